@@ -1,0 +1,12 @@
+"""URL routes: each domain app owns its own URLs; error pages are GOV.UK-styled."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("safestats.web.urls")),
+]
+
+handler400 = "safestats.web.views.bad_request"
+handler403 = "safestats.web.views.permission_denied"
+handler404 = "safestats.web.views.page_not_found"
+handler500 = "safestats.web.views.server_error"

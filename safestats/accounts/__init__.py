@@ -1,0 +1,1 @@
+"""Named users of SafeStats: who they are and how they sign in."""

@@ -1,0 +1,44 @@
+"""The ``safestats`` command: Django's management commands with SafeStats' settings.
+
+``safestats demo`` defaults to demo mode and prepares the instance folder (with its
+generated secrets) before settings are read; every other command uses the mode and
+secrets from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from safestats import instance
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv if argv is None else argv)
+    argv[0] = "safestats"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    command = argv[1] if len(argv) > 1 else ""
+    if command == "demo":
+        os.environ.setdefault("SAFESTATS_MODE", "demo")
+    try:
+        home = Path(os.environ.get("SAFESTATS_HOME", "./var")).expanduser().resolve()
+        if command not in {"", "help", "--help", "-h", "--version"}:
+            instance.prepare(home)
+            if os.environ.get("SAFESTATS_MODE") == "demo":
+                instance.ensure_demo_secrets(home)
+        from django.core.management import execute_from_command_line
+
+        execute_from_command_line(argv)
+    except instance.InstanceError as exc:
+        sys.exit(f"safestats: {exc}")
+    except Exception as exc:  # a configuration error must read as one, not as a traceback
+        from django.core.exceptions import ImproperlyConfigured
+
+        if isinstance(exc, ImproperlyConfigured):
+            sys.exit(f"safestats: configuration error: {exc}")
+        raise
+
+
+if __name__ == "__main__":
+    main()

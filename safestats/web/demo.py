@@ -1,0 +1,38 @@
+"""Preparing a demo instance: everything ``safestats demo`` does before it serves.
+
+Every step is idempotent: running the demo again keeps the instance as it was and only
+adds what is missing (new migrations, new static files).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from django.conf import settings
+from django.core.management import call_command
+
+from safestats.web.health import check_health
+
+
+class DemoError(RuntimeError):
+    pass
+
+
+class Output(Protocol):
+    def write(self, msg: str) -> None: ...
+
+
+def prepare_demo_instance(out: Output) -> None:
+    if not settings.IS_DEMO:
+        raise DemoError(
+            "safestats demo creates synthetic data and demo accounts, so it runs only in "
+            f"demo mode (SAFESTATS_MODE=demo); this instance is in {settings.SAFESTATS_MODE} mode."
+        )
+    out.write(f"Instance folder: {settings.SAFESTATS_HOME}")
+    call_command("migrate", interactive=False, verbosity=0)
+    out.write("Database is up to date.")
+    call_command("collectstatic", interactive=False, verbosity=0)
+    report = check_health()
+    if not report.ok:
+        failed = "; ".join(f"{c.name}: {c.detail}" for c in report.checks if not c.ok)
+        raise DemoError(f"The demo instance is not healthy: {failed}")
