@@ -36,7 +36,7 @@ $(ASSETS_STAMP): node_modules/.package-lock.json $(ASSET_SOURCES)
 	npm run --silent build
 	touch $@
 
-assets: $(ASSETS_STAMP) ## build the GOV.UK Frontend CSS, JS, fonts and images
+assets: $(ASSETS_STAMP) ## build the GOV.UK Frontend CSS, JavaScript and images
 
 demo: install ## prepare a demo instance in ./var (kept between runs) and serve it on http://127.0.0.1:$(PORT)/
 	$(BIN)/safestats demo --port $(PORT)
@@ -63,7 +63,7 @@ format: install ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-lock: ## re-resolve requirements/lock.txt from pyproject.toml (needs the network)
+lock: $(PY_STAMP) ## re-resolve requirements/lock.txt from pyproject.toml (needs the network)
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links --extra dev --strip-extras -o requirements/lock.txt pyproject.toml
 
 clean: ## remove the virtualenv, node_modules and built assets (never ./var: that is your instance)

@@ -21,11 +21,12 @@ def main(argv: list[str] | None = None) -> None:
     command = argv[1] if len(argv) > 1 else ""
     if command == "demo":
         os.environ.setdefault("SAFESTATS_MODE", "demo")
+    mode = os.environ.get("SAFESTATS_MODE", "production").strip().lower()
     try:
         home = Path(os.environ.get("SAFESTATS_HOME", "./var")).expanduser().resolve()
         if command not in {"", "help", "--help", "-h", "--version"}:
             instance.prepare(home)
-            if os.environ.get("SAFESTATS_MODE") == "demo":
+            if mode == "demo":
                 instance.ensure_demo_secrets(home)
         from django.core.management import execute_from_command_line
 

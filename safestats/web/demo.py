@@ -25,8 +25,9 @@ class Output(Protocol):
 def prepare_demo_instance(out: Output) -> None:
     if not settings.IS_DEMO:
         raise DemoError(
-            "safestats demo creates synthetic data and demo accounts, so it runs only in "
-            f"demo mode (SAFESTATS_MODE=demo); this instance is in {settings.SAFESTATS_MODE} mode."
+            "safestats demo generates its own secrets and is for synthetic data only, so it "
+            "runs only in demo mode (SAFESTATS_MODE=demo); this instance is in "
+            f"{settings.SAFESTATS_MODE} mode."
         )
     out.write(f"Instance folder: {settings.SAFESTATS_HOME}")
     call_command("migrate", interactive=False, verbosity=0)

@@ -12,7 +12,7 @@ from safestats.web.server import serve
 
 
 class Command(BaseCommand):
-    help = "Prepare a demo instance with synthetic data in SAFESTATS_HOME and serve it."
+    help = "Prepare (or update) a demo instance in SAFESTATS_HOME and serve it on localhost."
     requires_migrations_checks = False
 
     def add_arguments(self, parser: CommandParser) -> None:
