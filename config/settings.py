@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "csp",
     "safestats.web",
     "safestats.accounts",
+    "safestats.audit",
 ]
 
 MIDDLEWARE = [
@@ -206,7 +207,8 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
 SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = False
-if _flag("SAFESTATS_BEHIND_PROXY", default=False):
+SAFESTATS_BEHIND_PROXY = _flag("SAFESTATS_BEHIND_PROXY", default=False)
+if SAFESTATS_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
