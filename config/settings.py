@@ -14,6 +14,7 @@ writes to disk: the instance folder is prepared by :mod:`safestats.instance`.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "safestats.web",
     "safestats.accounts",
     "safestats.audit",
@@ -123,8 +128,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "safestats.accounts.middleware.SignInGateMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "safestats.web.middleware.NoStoreMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -173,6 +182,29 @@ else:
         }
     }
 
+# --- Sign-in ------------------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses locked-out emails and addresses first
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "accounts:sign_in"
+LOGIN_REDIRECT_URL = "accounts:your_account"
+# Lockout: 5 failures for one email, or from one address, lock it for 15 minutes.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "safestats.accounts.services.email_tried"
+AXES_LOCKOUT_CALLABLE = "safestats.accounts.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "safestats.audit.services.client_ip"
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+OTP_TOTP_ISSUER = "SafeStats"
+OTP_TOTP_THROTTLE_FACTOR = 1
+SAFESTATS_IDLE_TIMEOUT = timedelta(minutes=30)
+SAFESTATS_ABSOLUTE_TIMEOUT = timedelta(hours=12)
+SAFESTATS_RECOVERY_CODES = 10
+
 # --- Passwords and sessions ---------------------------------------------------------------
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -186,9 +218,13 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "safestats.accounts.passwords.PatternPasswordValidator"},
 ]
+PASSWORD_RESET_TIMEOUT = 60 * 60  # a reset link works for one hour
 
-SESSION_COOKIE_AGE = 12 * 60 * 60  # a session unused for 12 hours expires
+# The cookie outlives no session; the idle (30 min) and absolute (12 h) limits are
+# enforced on the server by safestats.accounts.middleware.
+SESSION_COOKIE_AGE = 12 * 60 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -310,6 +346,8 @@ LOGGING: dict[str, Any] = {
     "loggers": {
         # Request bodies and headers never reach the logs.
         "django.request": {"level": "ERROR"},
+        # Sign-in attempts are in the audit log; axes' own lines would only repeat them.
+        "axes": {"level": "WARNING"},
     },
 }
 

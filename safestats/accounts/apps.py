@@ -5,3 +5,6 @@ class AccountsConfig(AppConfig):
     name = "safestats.accounts"
     label = "accounts"
     verbose_name = "Named users"
+
+    def ready(self) -> None:
+        from safestats.accounts import signals  # noqa: F401  (connects the receivers)

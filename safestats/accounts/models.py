@@ -1,8 +1,8 @@
-"""The user model: a named person, identified by their work email address.
+"""Named users and the Conditions of Use they accept.
 
-Defined from the first migration (Django cannot swap its user model later without
-rebuilding every table that refers to it); organisation, role and authorisation are
-added by the access-control work.
+A user is a named person, identified by their work email address, with one role. The
+Conditions of Use are versioned; a user accepts the current version after every sign-in
+and each acceptance is kept.
 """
 
 from __future__ import annotations
@@ -40,8 +40,19 @@ class UserManager(BaseUserManager["User"]):
         return self.get(email=normalise_email(username or ""))
 
 
+class Role(models.TextChoices):
+    ANALYST = "analyst", "Analyst"
+    ORGANISATION_ADMIN = "organisation_admin", "Organisation administrator"
+    DATA_PROVIDER = "data_provider", "Data provider"
+    PLATFORM_ADMIN = "platform_admin", "Platform administrator"
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField("work email address", unique=True)
+    role = models.CharField(max_length=30, choices=Role.choices, default=Role.ANALYST)
+    # Raised by "sign out everywhere": every session remembers the epoch it started in,
+    # and a session from an older epoch is ended on its next request.
+    session_epoch = models.PositiveIntegerField(default=0)
     full_name = models.CharField(max_length=200, blank=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(
@@ -70,3 +81,39 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class ConditionsOfUse(models.Model):
+    """One version of the Conditions of Use. The newest published version is current."""
+
+    version = models.PositiveIntegerField(unique=True)
+    title = models.CharField(max_length=200, default="SafeStats Conditions of Use")
+    body = models.TextField(help_text="Plain text; a blank line starts a new paragraph.")
+    published_at = models.DateTimeField(default=timezone.now)
+    published_by_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-version"]
+        verbose_name = "Conditions of Use"
+        verbose_name_plural = "Conditions of Use"
+
+    def __str__(self) -> str:
+        return f"{self.title}, version {self.version}"
+
+    def paragraphs(self) -> list[str]:
+        return [part.strip() for part in self.body.split("\n\n") if part.strip()]
+
+
+class ConditionsAcceptance(models.Model):
+    """A user accepted a version of the Conditions of Use (once per sign-in)."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="acceptances")
+    conditions = models.ForeignKey(ConditionsOfUse, on_delete=models.PROTECT)
+    accepted_at = models.DateTimeField(default=timezone.now)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-accepted_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} accepted version {self.conditions.version} at {self.accepted_at}"

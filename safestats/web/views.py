@@ -8,31 +8,37 @@ from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from safestats.accounts.decorators import public
 from safestats.web.context_processors import service_values
 from safestats.web.health import check_health
 
 
+@public
 @require_safe
 def start(request: HttpRequest) -> HttpResponse:
     return render(request, "web/start.html")
 
 
+@public
 @require_safe
 def accessibility(request: HttpRequest) -> HttpResponse:
     return render(request, "web/accessibility.html")
 
 
+@public
 @require_safe
 def cookies(request: HttpRequest) -> HttpResponse:
     return render(request, "web/cookies.html")
 
 
+@public
 @require_safe
 def privacy(request: HttpRequest) -> HttpResponse:
     return render(request, "web/privacy.html")
 
 
 @never_cache
+@public
 @require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     report = check_health()

@@ -9,21 +9,26 @@ from django.test import Client
 from django.urls import path
 
 from config.urls import urlpatterns as project_urls
+from safestats.accounts.decorators import public
 from tests.integration.test_pages import assert_security_headers
 
 
+@public
 def _suspicious(request: HttpRequest) -> HttpResponse:
     raise SuspiciousOperation("tampered")
 
 
+@public
 def _denied(request: HttpRequest) -> HttpResponse:
     raise PermissionDenied
 
 
+@public
 def _broken(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("boom")
 
 
+@public
 def _form(request: HttpRequest) -> HttpResponse:
     return HttpResponse("saved")
 

@@ -1,0 +1,26 @@
+from django.urls import path
+
+from safestats.accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("sign-in", views.sign_in, name="sign_in"),
+    path("sign-in/security-code", views.mfa_challenge, name="mfa_challenge"),
+    path("sign-in/set-up-authenticator", views.mfa_setup, name="mfa_setup"),
+    path("sign-in/recovery-codes", views.recovery_codes, name="recovery_codes"),
+    path("conditions-of-use", views.conditions, name="conditions"),
+    path("sign-out", views.sign_out, name="sign_out"),
+    path("signed-out", views.signed_out, name="signed_out"),
+    path("account", views.your_account, name="your_account"),
+    path("account/sign-out-everywhere", views.sign_out_everywhere, name="sign_out_everywhere"),
+    path("account/recovery-codes", views.new_recovery_codes, name="new_recovery_codes"),
+    path("password-reset", views.password_reset, name="password_reset"),
+    path("password-reset/sent", views.password_reset_sent, name="password_reset_sent"),
+    path(
+        "password-reset/<uidb64>/<token>",
+        views.password_reset_confirm,
+        name="password_reset_confirm",
+    ),
+    path("password-reset/complete", views.password_reset_complete, name="password_reset_complete"),
+]

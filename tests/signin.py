@@ -1,0 +1,51 @@
+"""Helpers to create users and sign them in through the real pages (no shortcuts)."""
+
+from __future__ import annotations
+
+import re
+
+from django.test import Client
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from safestats.accounts.models import Role, User
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_user(email: str = "ana@camden.gov.uk", role: str = Role.ANALYST, **extra: object) -> User:
+    return User.objects.create_user(email, PASSWORD, full_name="Ana Analyst", role=role, **extra)
+
+
+def enrol(user: User) -> TOTPDevice:
+    return TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+
+
+def code_for(device: TOTPDevice, drift: int = 0) -> str:
+    device.refresh_from_db()
+    value = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=drift)
+    return f"{value:06d}"
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def sign_in(client: Client, user: User, device: TOTPDevice, password: str = PASSWORD) -> None:
+    """Email and password, security code, Conditions of Use: the whole journey."""
+    response = client.post("/sign-in", {"email": user.email, "password": password})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert response["Location"].startswith("/sign-in/security-code")
+    # A code is accepted once per time step: move the device past any step already used.
+    device.refresh_from_db()
+    device.last_t = -1
+    device.save(update_fields=["last_t"])
+    response = client.post("/sign-in/security-code", {"code": code_for(device)})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    page = client.get("/conditions-of-use").content.decode()
+    version = re.search(r'name="version" value="(\d+)"', page)
+    assert version, "no Conditions of Use form"
+    response = client.post("/conditions-of-use", {"version": version.group(1), "accept": "on"})
+    assert response.status_code == 302
