@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "safestats.web",
     "safestats.accounts",
     "safestats.audit",
+    "safestats.organisations",
 ]
 
 MIDDLEWARE = [
