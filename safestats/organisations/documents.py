@@ -33,8 +33,11 @@ _CHUNK = 64 * 1024
 class Upload(Protocol):
     """What Django's ``UploadedFile`` and ``File`` both offer."""
 
-    name: str | None
-    size: int
+    @property
+    def name(self) -> str | None: ...
+
+    @property
+    def size(self) -> int | None: ...
 
     def chunks(self, chunk_size: int | None = None) -> Iterator[bytes]: ...
 

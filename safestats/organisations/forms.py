@@ -284,8 +284,9 @@ class AgreementForm(forms.Form):
             reference = normalise_reference(self.cleaned_data["reference"])
         except OrganisationsError as exc:
             raise _error(exc) from exc
-        if DataSharingAgreement.objects.filter(reference__iexact=reference).exists():
-            raise forms.ValidationError(f"There is already an agreement {reference}")
+        taken = DataSharingAgreement.objects.filter(reference__iexact=reference).first()
+        if taken is not None:
+            raise forms.ValidationError(f"There is already an agreement {taken.reference}")
         return reference
 
     def clean_document(self) -> Any:

@@ -80,8 +80,9 @@ def create_agreement(
             raise TransitionNotAllowed(
                 f"{organisation.name} has withdrawn, so it cannot enter into an agreement."
             )
-        if DataSharingAgreement.objects.filter(reference__iexact=reference).exists():
-            raise Conflict(f"There is already an agreement {reference}.", field="reference")
+        taken = DataSharingAgreement.objects.filter(reference__iexact=reference).first()
+        if taken is not None:
+            raise Conflict(f"There is already an agreement {taken.reference}.", field="reference")
         with conflict_on_integrity_error(
             f"There is already an agreement {reference}.", field="reference"
         ):
