@@ -103,6 +103,8 @@ candidates = st.lists(
         valid_to=st.integers(0, 5).map(lambda days: END + timedelta(days=days)),
     ),
     max_size=8,
+    # An agreement grants a dataset once (a unique constraint), so ids do not repeat.
+    unique_by=lambda g: g.agreement_id,
 )
 
 
