@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "safestats.web",
     "safestats.accounts",
     "safestats.audit",
+    "safestats.organisations",
 ]
 
 MIDDLEWARE = [

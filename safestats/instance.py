@@ -8,6 +8,7 @@ never touch each other's files::
       data/             the data store: published dataset versions (Parquet)
       raw/              every uploaded file, content-addressed, never changed
       reports/          generated reports
+      agreements/       signed Data Sharing Agreements (PDF), content-addressed, never changed
       static/           collected static files served by the web server
       mail/             e-mail written to files (demo instances only)
       tmp/              scratch space for work in progress
@@ -39,6 +40,7 @@ class InstancePaths:
     data: Path
     raw: Path
     reports: Path
+    agreements: Path
     static: Path
     mail: Path
     tmp: Path
@@ -51,6 +53,7 @@ class InstancePaths:
             data=home / "data",
             raw=home / "raw",
             reports=home / "reports",
+            agreements=home / "agreements",
             static=home / "static",
             mail=home / "mail",
             tmp=home / "tmp",

@@ -15,7 +15,7 @@ def test_prepare_creates_every_folder(tmp_path: Path) -> None:
     home = tmp_path / "nested" / "home"
     paths = instance.prepare(home)
     assert paths.home == home
-    for folder in ("data", "raw", "reports", "static", "mail", "tmp"):
+    for folder in ("data", "raw", "reports", "agreements", "static", "mail", "tmp"):
         assert (home / folder).is_dir()
     assert paths.database == home / "db.sqlite3"
 
