@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "safestats.accounts",
     "safestats.audit",
     "safestats.organisations",
+    "safestats.access",
 ]
 
 MIDDLEWARE = [

@@ -38,7 +38,8 @@ class UserFactory(DjangoModelFactory[User]):
 
 class PlatformAdminFactory(UserFactory):
     email = factory.Sequence(lambda n: f"platform.admin{n}@example.org")
-    is_staff = True
+    role = "platform_admin"
+    status = "authorised"
 
 
 class OrganisationFactory(DjangoModelFactory[Organisation]):

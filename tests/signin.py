@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 from django.test import Client
+from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from safestats.accounts.models import Role, User
+from safestats.organisations.models import (
+    AgreementDataset,
+    DataSharingAgreement,
+    Organisation,
+    OrganisationDomain,
+)
 
 PASSWORD = "correct horse battery staple"
 
@@ -49,3 +57,63 @@ def sign_in(client: Client, user: User, device: TOTPDevice, password: str = PASS
     assert version, "no Conditions of Use form"
     response = client.post("/conditions-of-use", {"version": version.group(1), "accept": "on"})
     assert response.status_code == 302
+
+
+def make_organisation(
+    name: str = "Camden Community Safety Partnership",
+    domain: str = "camden.gov.uk",
+    status: str = "approved",
+    type: str = "local_authority",
+) -> Organisation:
+    organisation = Organisation.objects.create(name=name, type=type, status=status)
+    OrganisationDomain.objects.create(organisation=organisation, domain=domain)
+    return organisation
+
+
+def make_agreement(
+    organisation: Organisation,
+    *grants: tuple[str, str, str, tuple[str, ...]],
+    reference: str = "DSA-TEST-001",
+    valid_from: datetime | None = None,
+    valid_to: datetime | None = None,
+    status: str = "active",
+) -> DataSharingAgreement:
+    """An agreement in force now; each grant is (dataset_id, level, precision, withheld)."""
+    now = timezone.now()
+    agreement = DataSharingAgreement.objects.create(
+        organisation=organisation,
+        reference=reference,
+        legal_basis="s17",
+        purpose="Community safety strategic assessment",
+        valid_from=valid_from or now - timedelta(days=1),
+        valid_to=valid_to or now + timedelta(days=365),
+        status=status,
+        document_sha256="0" * 64 if status == "active" else "",
+    )
+    for dataset_id, level, precision, withheld in grants:
+        AgreementDataset.objects.create(
+            agreement=agreement,
+            dataset_id=dataset_id,
+            access_level=level,
+            precision=precision,
+            withheld_fields=list(withheld),
+        )
+    return agreement
+
+
+def make_member(
+    organisation: Organisation,
+    email: str,
+    role: str = Role.ANALYST,
+    status: str = "authorised",
+    expires_in: timedelta = timedelta(days=300),
+) -> User:
+    return make_user(
+        email,
+        role=role,
+        organisation=organisation,
+        status=status,
+        purpose="Strategic assessment",
+        authorised_at=timezone.now() if status == "authorised" else None,
+        authorisation_expires_at=timezone.now() + expires_in if status == "authorised" else None,
+    )

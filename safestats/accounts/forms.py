@@ -49,3 +49,78 @@ class AcceptConditionsForm(forms.Form):
         label="I have read and accept the Conditions of Use",
         error_messages={"required": "Confirm that you accept the Conditions of Use to continue"},
     )
+
+
+class RegistrationForm(forms.Form):
+    full_name = forms.CharField(
+        label="Full name",
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        error_messages={"required": "Enter your full name"},
+    )
+    email = forms.EmailField(
+        label="Work email address",
+        max_length=254,
+        help_text="Your organisation's administrator will be asked to authorise this address.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        error_messages={
+            "required": "Enter your work email address",
+            "invalid": "Enter an email address in the correct format, like name@example.org",
+        },
+    )
+    password = forms.CharField(
+        label="Create a password",
+        strip=False,
+        max_length=1000,
+        help_text="At least 12 characters. Three or four random words work well.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        error_messages={"required": "Create a password"},
+    )
+    purpose = forms.CharField(
+        label="What do you need SafeStats data for?",
+        max_length=2000,
+        help_text="For example: the annual strategic assessment for the Camden community "
+        "safety partnership.",
+        widget=forms.Textarea,
+        error_messages={"required": "Say what you need SafeStats data for"},
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        max_length=2000,
+        help_text="The person will see this.",
+        widget=forms.Textarea,
+        error_messages={"required": "Give a reason"},
+    )
+
+
+class InviteForm(forms.Form):
+    full_name = forms.CharField(
+        label="Full name", max_length=200, error_messages={"required": "Enter their full name"}
+    )
+    email = forms.EmailField(
+        label="Work email address",
+        max_length=254,
+        error_messages={
+            "required": "Enter their work email address",
+            "invalid": "Enter an email address in the correct format, like name@example.org",
+        },
+    )
+    role = forms.ChoiceField(
+        label="Role",
+        widget=forms.RadioSelect,
+        choices=[
+            ("analyst", "Analyst"),
+            ("data_provider", "Data provider"),
+            ("organisation_admin", "Organisation administrator"),
+        ],
+        error_messages={"required": "Choose a role"},
+    )
+    purpose = forms.CharField(
+        label="What do they need SafeStats data for?",
+        max_length=2000,
+        widget=forms.Textarea,
+        error_messages={"required": "Say what they need SafeStats data for"},
+    )

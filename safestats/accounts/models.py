@@ -34,6 +34,8 @@ class UserManager(BaseUserManager["User"]):
     def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
         extra.setdefault("is_staff", True)
         extra.setdefault("is_superuser", True)
+        extra.setdefault("role", Role.PLATFORM_ADMIN)
+        extra.setdefault("status", UserStatus.AUTHORISED)
         return self.create_user(email, password, **extra)
 
     def get_by_natural_key(self, username: str | None) -> User:
@@ -47,9 +49,33 @@ class Role(models.TextChoices):
     PLATFORM_ADMIN = "platform_admin", "Platform administrator"
 
 
+class UserStatus(models.TextChoices):
+    INVITED = "invited", "Invited"
+    PENDING = "pending", "Waiting for authorisation"
+    AUTHORISED = "authorised", "Authorised"
+    DECLINED = "declined", "Declined"
+    SUSPENDED = "suspended", "Suspended"
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField("work email address", unique=True)
     role = models.CharField(max_length=30, choices=Role.choices, default=Role.ANALYST)
+    organisation = models.ForeignKey(
+        "organisations.Organisation",
+        on_delete=models.PROTECT,
+        related_name="members",
+        null=True,  # only the instance's bootstrap superuser; such a user gets no data
+        blank=True,
+    )
+    status = models.CharField(max_length=20, choices=UserStatus.choices, default=UserStatus.PENDING)
+    status_reason = models.TextField(blank=True, help_text="Why the last change was made.")
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    purpose = models.TextField(
+        blank=True, help_text="What the user needs SafeStats data for, as they stated it."
+    )
+    authorised_at = models.DateTimeField(null=True, blank=True)
+    authorised_by_id = models.BigIntegerField(null=True, blank=True)
+    authorisation_expires_at = models.DateTimeField(null=True, blank=True)
     # Raised by "sign out everywhere": every session remembers the epoch it started in,
     # and a session from an older epoch is ended on its next request.
     session_epoch = models.PositiveIntegerField(default=0)

@@ -40,6 +40,13 @@ TOTP_DEVICE_NAME = "Authenticator app"
 RECOVERY_DEVICE_NAME = "Recovery codes"
 
 
+BARRED = {
+    "suspended": "Your account is suspended. Ask your organisation's administrator why.",
+    "declined": "Your request for an account was declined. Ask your organisation's "
+    "administrator why.",
+}
+
+
 class SignInError(Exception):
     """A sign-in step failed; the message is safe to show to the user."""
 
@@ -71,6 +78,15 @@ def sign_in_with_password(request: HttpRequest, *, email: str, password: str) ->
         raise SignInError("Enter a correct email address and password.")
     if not isinstance(user, User):  # another backend answered: not one of our users
         raise SignInError("Enter a correct email address and password.")
+    if user.status in BARRED:
+        record(
+            "user.sign_in_failed",
+            actor=user,
+            target=user,
+            payload={"email": tried[:254], "reason": user.status},
+            request=request,
+        )
+        raise SignInError(BARRED[user.status])
     login(request, user)
     now = timezone.now()
     request.session[SIGNED_IN_AT] = now.isoformat()

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from safestats.accounts import views
+from safestats.accounts import console, views
 
 app_name = "accounts"
 
 urlpatterns = [
+    path("register", views.register, name="register"),
     path("sign-in", views.sign_in, name="sign_in"),
     path("sign-in/security-code", views.mfa_challenge, name="mfa_challenge"),
     path("sign-in/set-up-authenticator", views.mfa_setup, name="mfa_setup"),
@@ -15,6 +16,18 @@ urlpatterns = [
     path("account", views.your_account, name="your_account"),
     path("account/sign-out-everywhere", views.sign_out_everywhere, name="sign_out_everywhere"),
     path("account/recovery-codes", views.new_recovery_codes, name="new_recovery_codes"),
+    path("organisation", console.console, name="console"),
+    path("organisation/invite", console.invite, name="invite"),
+    path(
+        "organisation/members/<int:user_id>/<slug:action>",
+        console.act,
+        name="member_action",
+    ),
+    path(
+        "organisation/members/<int:user_id>/<slug:action>/reason",
+        console.with_reason,
+        name="member_reason",
+    ),
     path("password-reset", views.password_reset, name="password_reset"),
     path("password-reset/sent", views.password_reset_sent, name="password_reset_sent"),
     path(

@@ -7,17 +7,21 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
-from safestats.accounts import services
+from safestats.access.services import datasets_for
+from safestats.accounts import authorisation, services
 from safestats.accounts.decorators import conditions_step, mfa_step, public
 from safestats.accounts.forms import (
     AcceptConditionsForm,
     EnrolmentCodeForm,
+    RegistrationForm,
     SecurityCodeForm,
     SignInForm,
 )
@@ -189,6 +193,9 @@ def your_account(request: HttpRequest) -> HttpResponse:
         "accounts/your_account.html",
         {
             "account": user,
+            "access": datasets_for(user),
+            "lapses_soon": user.authorisation_expires_at is not None
+            and user.authorisation_expires_at < timezone.now() + authorisation.REMINDER_WINDOW,
             "recovery_codes_left": services.recovery_codes_left(user),
             "idle_minutes": int(settings.SAFESTATS_IDLE_TIMEOUT.total_seconds() // 60),
         },
@@ -242,6 +249,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         # A new password ends every existing session of the account.
         User.objects.filter(pk=user.pk).update(session_epoch=user.session_epoch + 1)
         record("user.password_reset", actor=user, target=user, request=self.request)
+        authorisation.accept_invitation(user, request=self.request)
         return response
 
 
@@ -255,3 +263,33 @@ password_reset_complete = public(
         template_name="accounts/password_reset_complete.html"
     )
 )
+
+
+# --- Registration --------------------------------------------------------------------------
+
+
+@public
+def register(request: HttpRequest) -> HttpResponse:
+    form = RegistrationForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            registration = authorisation.register(
+                email=data["email"],
+                full_name=data["full_name"],
+                password=data["password"],
+                purpose=data["purpose"],
+                request=request,
+            )
+        except authorisation.AuthorisationError as error:
+            form.add_error("email", str(error))
+        except ValidationError as error:
+            for message in error.messages:
+                form.add_error("password", message)
+        else:
+            return render(
+                request,
+                "accounts/registered.html",
+                {"organisation": registration.organisation, "email": registration.user.email},
+            )
+    return render(request, "accounts/register.html", {"form": form})

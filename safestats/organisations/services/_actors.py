@@ -1,8 +1,6 @@
-"""Who may do what here, until the roles of the access-control work replace it.
-
-Platform administrators (the GLA team) are staff or superusers; the instance operator
-running the ``safestats`` command is the system actor. Nobody else may approve, review
-or change agreements: a missing role means no, never yes.
+"""Who may change organisations and agreements: platform administrators (users with that
+role whose account is authorised and active) and the instance operator running the
+``safestats`` command (the system actor). Nobody else: a missing role means no.
 """
 
 from __future__ import annotations
@@ -22,8 +20,10 @@ def is_platform_administrator(by: By) -> bool:
         return by.kind == ActorKind.SYSTEM
     if by is None or not getattr(by, "is_authenticated", False):
         return False
-    return bool(getattr(by, "is_active", False)) and bool(
-        getattr(by, "is_staff", False) or getattr(by, "is_superuser", False)
+    return (
+        bool(getattr(by, "is_active", False))
+        and getattr(by, "role", None) == "platform_admin"
+        and getattr(by, "status", None) == "authorised"
     )
 
 
