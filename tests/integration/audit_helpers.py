@@ -113,6 +113,16 @@ def _swap(cursor: Any, a: int, b: int) -> None:
     cursor.execute("UPDATE audit_auditevent SET seq = %s WHERE seq = -1", [b])
 
 
+def cut(keep: int) -> None:
+    """Remove every row after ``keep``: the one removal the chain alone cannot show."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute("DELETE FROM audit_auditevent WHERE seq > %s", [keep])
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL session_replication_role = origin")
+
+
 def tamper(kind: str, seq: int) -> None:
     """Tamper with row ``seq`` as someone with write access to the database would.
 
