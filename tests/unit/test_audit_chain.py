@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from safestats.audit.chain import (
@@ -59,6 +59,8 @@ def link(items: list[dict[str, object]]) -> list[StoredRow]:
 
 
 chains = st.lists(contents(), min_size=1, max_size=12).map(link)
+# Examples are pure computation; their time says only how loaded the machine is.
+untimed = settings(deadline=None)
 
 
 def replace(row: StoredRow, **changes: object) -> StoredRow:
@@ -76,6 +78,7 @@ def forge(row: StoredRow, **changes: object) -> StoredRow:
 # --- an intact chain --------------------------------------------------------------------
 
 
+@untimed
 @given(chains)
 def test_any_chain_verifies_and_reports_its_head(rows: list[StoredRow]) -> None:
     result = verify(rows)
@@ -147,6 +150,7 @@ NEW_VALUES = {
 }
 
 
+@untimed
 @given(chains, st.data(), st.sampled_from(sorted(NEW_VALUES)))
 def test_an_edit_of_any_field_of_any_row_is_found_at_that_row(
     rows: list[StoredRow], data: st.DataObject, field: str
@@ -186,6 +190,7 @@ def test_an_edit_of_any_field_of_any_row_is_found_at_that_row(
         assert result.reason == f"row {k} was edited (its hash does not match its contents)"
 
 
+@untimed
 @given(chains.filter(lambda rows: len(rows) >= 2), st.data())
 def test_deleting_any_row_but_the_last_is_found(rows: list[StoredRow], data: st.DataObject) -> None:
     k = data.draw(st.integers(1, len(rows) - 1))
@@ -198,6 +203,7 @@ def test_deleting_any_row_but_the_last_is_found(rows: list[StoredRow], data: st.
         assert result.reason == f"row {k} is missing (seq jumps from {k - 1} to {k + 1})"
 
 
+@untimed
 @given(chains, st.data(), contents())
 def test_inserting_a_row_anywhere_before_the_newest_is_found(
     rows: list[StoredRow], data: st.DataObject, content: dict[str, object]
@@ -220,6 +226,7 @@ def test_inserting_a_row_anywhere_before_the_newest_is_found(
         assert result.reason == f"row {k} appears twice (duplicate seq)"
 
 
+@untimed
 @given(chains.filter(lambda rows: len(rows) >= 2), st.data())
 def test_swapping_two_rows_is_found_at_the_first(
     rows: list[StoredRow], data: st.DataObject
@@ -232,6 +239,7 @@ def test_swapping_two_rows_is_found_at_the_first(
     assert (result.ok, result.first_bad_seq) == (False, a)
 
 
+@untimed
 @given(chains.filter(lambda rows: len(rows) >= 2), st.data())
 def test_swapping_the_numbers_of_two_rows_is_found_at_the_first(
     rows: list[StoredRow], data: st.DataObject
