@@ -141,3 +141,26 @@ def page(browser: Any) -> Iterator[Any]:
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_past_the_audit_trigger() -> Iterator[None]:
+    """Let the suite empty a PostgreSQL test database between transactional tests.
+
+    Django empties the database after a transactional test (live-server journeys) with one
+    TRUNCATE of every table, which the audit log's append-only trigger refuses. The suite
+    flushes with ``session_replication_role = replica``, under which PostgreSQL fires no
+    ordinary trigger: a superuser's privilege (the test server's user has it), scoped to
+    the flush's own transaction by SET LOCAL. Nothing in SafeStats itself does this.
+    """
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.sql_flush
+
+    def sql_flush(self: Any, *args: Any, **kwargs: Any) -> list[str]:
+        statements = original(self, *args, **kwargs)
+        return ["SET LOCAL session_replication_role = replica", *statements] if statements else []
+
+    DatabaseOperations.sql_flush = sql_flush  # type: ignore[method-assign]
+    yield
+    DatabaseOperations.sql_flush = original  # type: ignore[method-assign]

@@ -1,23 +1,28 @@
 """Writing to the audit log. Every change, sign-in, query and download calls
 :func:`record` inside the same transaction as the thing it records, so an event is
-written if and only if the change is."""
+written if and only if the change is. :func:`export_events` is the audited export of the
+log itself; reading and checking the log are in :mod:`safestats.audit.selectors`."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, TextIO
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from safestats.audit.chain import GENESIS, canonical_json
+from safestats.audit.chain import GENESIS, canonical_ip, canonical_json
 from safestats.audit.models import ActorKind, AuditEvent
+from safestats.audit.selectors import search_events, write_events_csv
 
 EVENT_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+# The column's length: a longer name would be refused by PostgreSQL but kept by SQLite.
+EVENT_NAME_MAX = AuditEvent._meta.get_field("event").max_length or 100
 # Keys that must never reach the log, however they are nested.
 FORBIDDEN_KEYS = re.compile(r"password|secret|otp_token|totp|recovery_code|api_key", re.I)
 # Any 64-bit number serves: it only has to be the same for every writer.
@@ -113,6 +118,8 @@ def record(
     another organisation). Raises ValueError for a malformed event name or a payload
     carrying something that looks like a secret.
     """
+    if len(event) > EVENT_NAME_MAX:
+        raise ValueError(f"audit event names are at most {EVENT_NAME_MAX} characters long")
     if not EVENT_NAME.match(event):
         raise ValueError(f"audit event names are noun.verb in lower case; got {event!r}")
     body = dict(payload or {})
@@ -141,10 +148,62 @@ def record(
             target_type=target_type[:100],
             target_id=str(target_id)[:200],
             request_id=(getattr(request, "id", "") or "")[:64] if request else "",
-            ip=client_ip(request) if request else None,
+            # Stored as hashed: one spelling, and a malformed address (a forged header)
+            # dropped rather than refused by PostgreSQL's inet column.
+            ip=canonical_ip(client_ip(request)) if request else None,
             payload_json=canonical_json(body),
             prev_hash=last.hash if last else GENESIS,
         )
         entry.hash = entry.chain_fields().digest()
         entry.save(force_insert=True)
     return entry
+
+
+def export_events(
+    stream: TextIO,
+    *,
+    by: Any,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    event_prefix: str = "",
+    actor: str = "",
+    organisation_id: int | None = None,
+    destination: str = "",
+) -> int:
+    """Write the events matching the filters to ``stream`` as CSV; return how many.
+
+    The export is itself an audit event (``audit.exported``), recorded before a single row
+    leaves, so that no export goes unrecorded even if writing fails part-way. The export
+    stops at the last event that existed when it was recorded, so its count is exact and
+    it never contains its own event.
+    """
+    filters = {
+        "since": since.isoformat() if since else None,
+        "until": until.isoformat() if until else None,
+        "event_prefix": event_prefix,
+        "actor": actor,
+        "organisation_id": organisation_id,
+    }
+    with transaction.atomic():
+        newest = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
+        events = search_events(
+            since=since,
+            until=until,
+            event_prefix=event_prefix,
+            actor=actor,
+            organisation_id=organisation_id,
+        ).filter(seq__lte=newest or 0)
+        count = events.count()
+        record(
+            "audit.exported",
+            actor=by,
+            target_type="audit.log",
+            payload={
+                "filters": filters,
+                "rows": count,
+                "up_to_seq": newest or 0,
+                "destination": destination,
+            },
+        )
+    write_events_csv(events, stream)
+    return count
