@@ -33,6 +33,10 @@ def main(argv: list[str] | None = None) -> None:
         execute_from_command_line(argv)
     except instance.InstanceError as exc:
         sys.exit(f"safestats: {exc}")
+    except BrokenPipeError:
+        # The reader went away (e.g. `safestats users list | head`): not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
     except Exception as exc:  # a configuration error must read as one, not as a traceback
         from django.core.exceptions import ImproperlyConfigured
 

@@ -18,6 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+LONDON = ZoneInfo("Europe/London")
 
 
 class Level(StrEnum):
@@ -148,7 +151,11 @@ def decide(facts: Facts) -> Decision:
         allowed=True,
         reason=(
             f"Allowed under {org}'s agreement {grant.agreement_reference}"
-            + (f" until {grant.valid_to:%d %B %Y %H:%M}" if grant.valid_to else "")
+            + (
+                f" until {grant.valid_to.astimezone(LONDON):%d %B %Y %H:%M}"
+                if grant.valid_to
+                else ""
+            )
             + "."
         ),
         level=level,

@@ -11,6 +11,7 @@ from typing import Protocol
 from django.conf import settings
 from django.core.management import call_command
 
+from safestats.web.demo_accounts import ensure_demo_accounts
 from safestats.web.health import check_health
 
 
@@ -33,6 +34,17 @@ def prepare_demo_instance(out: Output) -> None:
     call_command("migrate", interactive=False, verbosity=0)
     out.write("Database is up to date.")
     call_command("collectstatic", interactive=False, verbosity=0)
+    credentials = ensure_demo_accounts(settings.SAFESTATS_HOME)
+    out.write("")
+    out.write("DEMO ACCOUNTS (synthetic; for this demo instance only)")
+    out.write("Sign in with the email and password, then enter the 6-digit code an")
+    out.write("authenticator app makes from the secret (or: oathtool --totp -b SECRET).")
+    for credential in credentials:
+        out.write(
+            f"  {credential.role:<20} {credential.email:<30} password: {credential.password}"
+            f"   TOTP secret: {credential.totp_secret}"
+        )
+    out.write("")
     report = check_health()
     if not report.ok:
         failed = "; ".join(f"{c.name}: {c.detail}" for c in report.checks if not c.ok)

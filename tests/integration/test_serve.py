@@ -174,10 +174,12 @@ def test_demo_serves_the_start_page_and_keeps_its_instance(tmp_path: Path) -> No
         home,
         "shell",
         "-c",
-        "from safestats.accounts.models import User; print(User.objects.count())",
+        "from safestats.accounts.models import User; "
+        "print(User.objects.filter(email='kept@example.org').count(), User.objects.count())",
         SAFESTATS_MODE="demo",
     )
-    assert shown.stdout.strip().splitlines()[-1] == "1"
+    # The account made between the runs is kept, and the demo accounts are not re-created.
+    assert shown.stdout.strip().splitlines()[-1] == "1 5"
 
 
 def test_demo_refuses_to_run_in_production_mode(tmp_path: Path) -> None:
