@@ -20,30 +20,15 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from safestats.organisations import grants
+from safestats.organisations.grants import PRECISIONS, Grant
+
 LONDON = ZoneInfo("Europe/London")
 
 
 class Level(StrEnum):
-    AGGREGATE = "aggregate"
-    RECORD = "record"
-
-    def covers(self, asked: Level) -> bool:
-        return self is Level.RECORD or asked is Level.AGGREGATE
-
-
-# Finest first: a grant's precision is the finest a user may see.
-PRECISIONS = ("point", "snapped_point", "lsoa", "ward", "borough")
-
-
-@dataclass(frozen=True)
-class Grant:
-    """What an agreement in force grants an organisation for one dataset."""
-
-    agreement_reference: str
-    level: Level
-    withheld_fields: tuple[str, ...] = ()
-    precision: str = "borough"
-    valid_to: datetime | None = None
+    AGGREGATE = grants.AGGREGATE
+    RECORD = grants.RECORD
 
 
 @dataclass(frozen=True)
@@ -138,9 +123,9 @@ def decide(facts: Facts) -> Decision:
             f"{org} has no data sharing agreement in force that covers the "
             f"{facts.dataset_id} dataset."
         )
-    if grant.valid_to is not None and facts.at >= grant.valid_to:
+    if facts.at >= grant.valid_to:
         return refuse(f"{org}'s agreement {grant.agreement_reference} has ended.")
-    if not grant.level.covers(level):
+    if not grants.level_allows(grant.level, level):
         return refuse(
             f"{org}'s agreement {grant.agreement_reference} allows only aggregate results "
             f"from {facts.dataset_id}, not individual records."
@@ -150,20 +135,13 @@ def decide(facts: Facts) -> Decision:
     return Decision(
         allowed=True,
         reason=(
-            f"Allowed under {org}'s agreement {grant.agreement_reference}"
-            + (
-                f" until {grant.valid_to.astimezone(LONDON):%d %B %Y %H:%M}"
-                if grant.valid_to
-                else ""
-            )
-            + "."
+            f"Allowed under {org}'s agreement {grant.agreement_reference} "
+            f"until {grant.valid_to.astimezone(LONDON):%d %B %Y %H:%M}."
         ),
         level=level,
         withheld_fields=tuple(sorted(grant.withheld_fields)),
         precision=grant.precision,
-        valid_until=min(
-            (t for t in (grant.valid_to, facts.authorisation_expires_at) if t is not None),
-            default=None,
-        ),
+        # The authorisation expiry was checked above, so it is set.
+        valid_until=min(grant.valid_to, facts.authorisation_expires_at),
         agreement_reference=grant.agreement_reference,
     )

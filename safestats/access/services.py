@@ -12,10 +12,11 @@ from datetime import datetime
 from django.http import HttpRequest
 from django.utils import timezone
 
-from safestats.access.policy import Decision, Facts, Grant, Level, SessionState
+from safestats.access.policy import Decision, Facts, Level, SessionState
 from safestats.access.policy import decide as decide_facts
 from safestats.accounts.models import User
 from safestats.accounts.services import conditions_accepted_in_session, mfa_verified
+from safestats.organisations.grants import Grant
 from safestats.organisations.selectors import grant_in_force, grants_in_force
 
 
@@ -28,16 +29,7 @@ class AccessDenied(Exception):
 def _grant(organisation_id: int | None, dataset_id: str, at: datetime) -> Grant | None:
     if organisation_id is None:
         return None
-    found = grant_in_force(organisation_id=organisation_id, dataset_id=dataset_id, at=at)
-    if found is None:
-        return None
-    return Grant(
-        agreement_reference=found.agreement_reference,
-        level=Level(found.level),
-        withheld_fields=tuple(found.withheld_fields),
-        precision=found.precision,
-        valid_to=found.valid_to,
-    )
+    return grant_in_force(organisation_id=organisation_id, dataset_id=dataset_id, at=at)
 
 
 def facts_for(

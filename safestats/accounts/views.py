@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST, require_safe
 
 from safestats.access.services import datasets_for
@@ -41,9 +41,13 @@ def _next(request: HttpRequest, default: str = "accounts:your_account") -> str:
 
 
 def _with_next(name: str, request: HttpRequest) -> str:
+    """The URL of the next sign-in step, carrying on where the user was going (only to a
+    path on this site)."""
     target = request.POST.get("next") or request.GET.get("next") or ""
     url = reverse(name)
-    return f"{url}?next={target}" if target.startswith("/") and not target.startswith("//") else url
+    if target.startswith("/") and not target.startswith("//"):
+        return f"{url}?{urlencode({'next': target})}"
+    return url
 
 
 @public
