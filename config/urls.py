@@ -1,10 +1,13 @@
-"""URL routes: each domain app owns its own URLs; error pages are GOV.UK-styled."""
+"""URL routes: each domain app owns its own URLs; error pages are GOV.UK-styled.
+Everything under /platform is the platform administrator's console."""
 
 from django.urls import include, path
 
 urlpatterns = [
     path("", include("safestats.web.urls")),
     path("", include("safestats.accounts.urls")),
+    path("", include("safestats.organisations.urls")),
+    path("", include("safestats.audit.urls")),
 ]
 
 handler400 = "safestats.web.views.bad_request"

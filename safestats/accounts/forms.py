@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
+
+from safestats.accounts.models import Role, UserStatus
 
 
 class SignInForm(forms.Form):
@@ -123,4 +127,51 @@ class InviteForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea,
         error_messages={"required": "Say what they need SafeStats data for"},
+    )
+
+
+class UserFilterForm(forms.Form):
+    """The platform administrator's filters of the users list; every one is optional."""
+
+    organisation = forms.TypedChoiceField(
+        label="Organisation", required=False, coerce=int, empty_value=None
+    )
+    status = forms.ChoiceField(label="Status", required=False)
+    role = forms.ChoiceField(label="Role", required=False)
+
+    def __init__(self, *args: Any, organisations: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices: dict[str, list[tuple[Any, str]]] = {
+            "organisation": [("", "Any organisation"), *organisations],
+            "status": [("", "Any status"), *UserStatus.choices],
+            "role": [("", "Any role"), *Role.choices],
+        }
+        for name, options in choices.items():
+            cast(forms.ChoiceField, self.fields[name]).choices = options
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(
+        label="Role",
+        widget=forms.RadioSelect,
+        choices=Role.choices,
+        error_messages={"required": "Choose a role", "invalid_choice": "Choose a role"},
+    )
+
+
+class ConditionsForm(forms.Form):
+    """A new version of the Conditions of Use."""
+
+    title = forms.CharField(
+        label="Title",
+        max_length=200,
+        initial="SafeStats Conditions of Use",
+        error_messages={"required": "Enter the title"},
+    )
+    body = forms.CharField(
+        label="Conditions",
+        max_length=50000,
+        help_text="Plain text. Leave a blank line between paragraphs.",
+        widget=forms.Textarea(attrs={"rows": 20}),
+        error_messages={"required": "Enter the Conditions of Use"},
     )

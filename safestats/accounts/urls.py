@@ -1,6 +1,6 @@
 from django.urls import path
 
-from safestats.accounts import console, views
+from safestats.accounts import console, platform, views
 
 app_name = "accounts"
 
@@ -27,6 +27,23 @@ urlpatterns = [
         "organisation/members/<int:user_id>/<slug:action>/reason",
         console.with_reason,
         name="member_reason",
+    ),
+    path("platform/users", platform.user_list, name="platform_users"),
+    path("platform/users/<int:user_id>", platform.user, name="platform_user"),
+    path("platform/users/<int:user_id>/role", platform.change_role, name="platform_role"),
+    path(
+        "platform/users/<int:user_id>/<slug:action>",
+        platform.act,
+        name="platform_user_action",
+    ),
+    path(
+        "platform/users/<int:user_id>/<slug:action>/reason",
+        platform.with_reason,
+        name="platform_user_reason",
+    ),
+    path("platform/conditions", platform.conditions, name="platform_conditions"),
+    path(
+        "platform/conditions/new", platform.publish_conditions, name="platform_publish_conditions"
     ),
     path("password-reset", views.password_reset, name="password_reset"),
     path("password-reset/sent", views.password_reset_sent, name="password_reset_sent"),

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import TextIO
 
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet, Subquery
 
 from safestats.audit.chain import ChainFields, Head, StoredRow, VerifyResult, verify
 from safestats.audit.models import AuditEvent
@@ -102,19 +102,51 @@ def csv_row(event: AuditEvent) -> list[str]:
     ]
 
 
-def write_events_csv(events: Iterable[AuditEvent], stream: TextIO) -> int:
-    """Write ``events`` to a UTF-8 text stream as CSV, with a byte-order mark so that
-    spreadsheets read the text as UTF-8; return how many rows were written."""
+class _Line:
+    """A file-like object that hands back what the csv writer writes, one row at a time."""
+
+    def write(self, text: str) -> str:
+        return text
+
+
+def csv_lines(events: Iterable[AuditEvent]) -> Iterator[str]:
+    """``events`` as CSV text, a row at a time: first a byte-order mark (so spreadsheets
+    read the text as UTF-8) with the header, then one line per event. For streaming a
+    download; :func:`write_events_csv` writes the same text to a stream."""
     if isinstance(events, QuerySet):
         events = events.iterator(chunk_size=CHUNK_SIZE)
-    stream.write("\ufeff")
-    writer = csv.writer(stream)
-    writer.writerow(CSV_COLUMNS)
-    count = 0
+    writer = csv.writer(_Line())
+    yield "\ufeff" + writer.writerow(CSV_COLUMNS)
     for event in events:
-        writer.writerow(csv_row(event))
+        yield writer.writerow(csv_row(event))
+
+
+def write_events_csv(events: Iterable[AuditEvent], stream: TextIO) -> int:
+    """Write ``events`` to a UTF-8 text stream as CSV (see :func:`csv_lines`); return how
+    many rows were written."""
+    count = -1  # the first line is the header
+    for line in csv_lines(events):
+        stream.write(line)
         count += 1
     return count
+
+
+def organisations_in_log() -> list[tuple[int, str]]:
+    """Each organisation named in the log, as (id, the name its newest event recorded), by
+    name: the choices of the audit page's organisation filter. The log keeps names as
+    they were, so this needs no other app's tables."""
+    newest = (
+        AuditEvent.objects.filter(organisation_id__isnull=False)
+        .order_by()
+        .values("organisation_id")
+        .annotate(newest=Max("seq"))
+        .values("newest")
+    )
+    rows = AuditEvent.objects.filter(seq__in=Subquery(newest)).values_list(
+        "organisation_id", "organisation_name"
+    )
+    named = [(int(pk), name or f"Organisation {pk}") for pk, name in rows if pk is not None]
+    return sorted(named, key=lambda item: (item[1].lower(), item[0]))
 
 
 def chain_rows(chunk_size: int = CHUNK_SIZE) -> Iterator[StoredRow]:

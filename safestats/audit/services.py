@@ -1,7 +1,8 @@
 """Writing to the audit log. Every change, sign-in, query and download calls
 :func:`record` inside the same transaction as the thing it records, so an event is
-written if and only if the change is. :func:`export_events` is the audited export of the
-log itself; reading and checking the log are in :mod:`safestats.audit.selectors`."""
+written if and only if the change is. :func:`start_export` (a page's download) and
+:func:`export_events` (the command's file) are the audited export of the log itself;
+reading and checking the log are in :mod:`safestats.audit.selectors`."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from typing import Any, TextIO
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from safestats.audit.chain import GENESIS, canonical_ip, canonical_json
+from safestats.audit.chain import GENESIS, VerifyResult, canonical_ip, canonical_json
 from safestats.audit.models import ActorKind, AuditEvent
-from safestats.audit.selectors import search_events, write_events_csv
+from safestats.audit.selectors import search_events, verify_chain, write_events_csv
 
 EVENT_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 # The column's length: a longer name would be refused by PostgreSQL but kept by SQLite.
@@ -159,8 +161,7 @@ def record(
     return entry
 
 
-def export_events(
-    stream: TextIO,
+def start_export(
     *,
     by: Any,
     since: datetime | None = None,
@@ -168,14 +169,18 @@ def export_events(
     event_prefix: str = "",
     actor: str = "",
     organisation_id: int | None = None,
+    target_type: str = "",
+    target_id: str = "",
     destination: str = "",
-) -> int:
-    """Write the events matching the filters to ``stream`` as CSV; return how many.
+    request: HttpRequest | None = None,
+) -> QuerySet[AuditEvent]:
+    """Record an export of the events matching the filters (``audit.exported``) and
+    return exactly those events, for the caller to write out (a file, a download).
 
-    The export is itself an audit event (``audit.exported``), recorded before a single row
-    leaves, so that no export goes unrecorded even if writing fails part-way. The export
-    stops at the last event that existed when it was recorded, so its count is exact and
-    it never contains its own event.
+    The event is recorded before a single row leaves, so no export goes unrecorded even
+    if writing fails part-way. The events stop at the last one that existed when the
+    export was recorded, so the recorded count is exact and an export never contains its
+    own event.
     """
     filters = {
         "since": since.isoformat() if since else None,
@@ -183,6 +188,8 @@ def export_events(
         "event_prefix": event_prefix,
         "actor": actor,
         "organisation_id": organisation_id,
+        "target_type": target_type,
+        "target_id": target_id,
     }
     with transaction.atomic():
         newest = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
@@ -192,6 +199,8 @@ def export_events(
             event_prefix=event_prefix,
             actor=actor,
             organisation_id=organisation_id,
+            target_type=target_type,
+            target_id=target_id,
         ).filter(seq__lte=newest or 0)
         count = events.count()
         record(
@@ -204,6 +213,56 @@ def export_events(
                 "up_to_seq": newest or 0,
                 "destination": destination,
             },
+            request=request,
         )
-    write_events_csv(events, stream)
-    return count
+    return events
+
+
+def export_events(
+    stream: TextIO,
+    *,
+    by: Any,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    event_prefix: str = "",
+    actor: str = "",
+    organisation_id: int | None = None,
+    target_type: str = "",
+    target_id: str = "",
+    destination: str = "",
+) -> int:
+    """Write the events matching the filters to ``stream`` as CSV; return how many.
+    Recorded first, as :func:`start_export` describes."""
+    events = start_export(
+        by=by,
+        since=since,
+        until=until,
+        event_prefix=event_prefix,
+        actor=actor,
+        organisation_id=organisation_id,
+        target_type=target_type,
+        target_id=target_id,
+        destination=destination,
+    )
+    return write_events_csv(events, stream)
+
+
+def check_chain(*, by: Any, request: HttpRequest | None = None) -> VerifyResult:
+    """Check the whole chain for a person who asked (a page's button) and record that
+    they did and what was found (``audit.verified``): reading the log is audited too."""
+    result = verify_chain()
+    record(
+        "audit.verified",
+        actor=by,
+        target_type="audit.log",
+        payload={
+            "ok": result.ok,
+            "checked": result.checked,
+            "last_seq": result.last_seq,
+            "last_hash": result.last_hash,
+            "first_bad_seq": result.first_bad_seq,
+            "reason": result.reason,
+        },
+        request=request,
+    )
+    return result

@@ -38,6 +38,7 @@ from safestats.organisations.validators import (
 )
 
 _SEPARATORS = re.compile(r"[\s,;]+")
+PDF_ACCEPT = ".pdf,application/pdf"
 
 
 def split_list(text: str) -> list[str]:
@@ -144,6 +145,23 @@ class OrganisationForm(forms.Form):
                 f"{row.domain} is already an email domain of {row.organisation.name}"
             )
         return domains
+
+
+class DomainForm(forms.Form):
+    """One more email domain for an organisation."""
+
+    domain = forms.CharField(
+        label="Email domain",
+        max_length=253,
+        help_text="The part of the email address after the @, like camden.gov.uk.",
+        error_messages={"required": "Enter the email domain"},
+    )
+
+    def clean_domain(self) -> str:
+        try:
+            return normalise_domain(self.cleaned_data["domain"])
+        except OrganisationsError as exc:
+            raise _error(exc) from exc
 
 
 class TransitionForm(forms.Form):
@@ -268,15 +286,20 @@ class AgreementForm(forms.Form):
         error_messages={"required": "Enter the purpose the data is shared for"},
     )
     first_day = forms.DateField(
-        label="First day in force", error_messages=_date_errors("first day in force")
+        label="First day in force",
+        help_text="For example, 2025-04-01",
+        error_messages=_date_errors("first day in force"),
     )
     last_day = forms.DateField(
-        label="Last day in force", error_messages=_date_errors("last day in force")
+        label="Last day in force",
+        help_text="For example, 2026-03-31",
+        error_messages=_date_errors("last day in force"),
     )
     document = forms.FileField(
         label="Signed agreement (PDF)",
         required=False,
         help_text=f"A PDF smaller than {documents.MAX_DOCUMENT_BYTES // (1024 * 1024)} MB.",
+        widget=forms.FileInput(attrs={"accept": PDF_ACCEPT}),
     )
 
     def clean_reference(self) -> str:
@@ -320,6 +343,8 @@ class AgreementForm(forms.Form):
 class DocumentForm(forms.Form):
     document = forms.FileField(
         label="Signed agreement (PDF)",
+        help_text=f"A PDF smaller than {documents.MAX_DOCUMENT_BYTES // (1024 * 1024)} MB.",
+        widget=forms.FileInput(attrs={"accept": PDF_ACCEPT}),
         error_messages={"required": "Select the signed agreement"},
     )
 

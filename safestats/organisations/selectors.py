@@ -8,9 +8,10 @@ services, not selectors.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from safestats.organisations import grants as grant_rules
@@ -22,23 +23,31 @@ from safestats.organisations.models import (
     ChecklistVersion,
     DataSharingAgreement,
     Organisation,
+    OrganisationStatus,
     ReviewOutcome,
 )
 from safestats.organisations.validators import email_domain
 
 __all__ = [
+    "Answer",
+    "ChecklistState",
     "Grant",
     "agreement_by_reference",
     "agreements",
+    "agreements_ending",
     "agreements_in_force",
     "allowed_transitions",
+    "answered_questions",
     "checklist_responses",
+    "checklist_state",
     "current_checklist_version",
     "find_organisation",
     "grant_in_force",
     "grants_in_force",
+    "organisation_counts",
     "organisation_for_email",
     "organisations",
+    "organisations_under_review",
     "signed_off_checklist_response",
 ]
 
@@ -47,6 +56,14 @@ def organisations(*, status: str | None = None) -> QuerySet[Organisation]:
     """Organisations by name, with their domains, optionally of one status."""
     queryset = Organisation.objects.prefetch_related("domains").order_by("name")
     return queryset.filter(status=status) if status else queryset
+
+
+def organisation_counts() -> dict[str, int]:
+    """How many organisations have each status, every status listed (zero included)."""
+    counted = dict(
+        Organisation.objects.order_by().values_list("status").annotate(count=Count("id"))
+    )
+    return {status: counted.get(status, 0) for status in OrganisationStatus.values}
 
 
 def find_organisation(name_or_id: str) -> Organisation | None:
@@ -89,6 +106,31 @@ def checklist_responses(*, organisation_id: int) -> QuerySet[ChecklistResponse]:
     )
 
 
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    guidance: str
+    answer: str  # "yes", "no" or "" when the response has no answer to the question
+    evidence: str
+
+
+def answered_questions(response: ChecklistResponse) -> list[Answer]:
+    """A response's answers beside the questions of the version it answered, in order."""
+    answers = response.answers or {}
+    rows: list[Answer] = []
+    for question in response.version.questions:
+        given = answers.get(str(question["id"])) or {}
+        rows.append(
+            Answer(
+                question=str(question.get("text", question["id"])),
+                guidance=str(question.get("guidance", "")),
+                answer=str(given.get("answer", "")),
+                evidence=str(given.get("evidence", "")),
+            )
+        )
+    return rows
+
+
 def signed_off_checklist_response(
     *, organisation_id: int, version: ChecklistVersion
 ) -> ChecklistResponse | None:
@@ -98,6 +140,64 @@ def signed_off_checklist_response(
         )
         .order_by("-reviewed_at")
         .first()
+    )
+
+
+@dataclass(frozen=True)
+class ChecklistState:
+    """Where an organisation stands with the current security audit checklist: its newest
+    response (if any) and what that means for approval, in words."""
+
+    organisation: Organisation
+    response: ChecklistResponse | None
+    summary: str
+    ready_for_approval: bool
+
+
+def checklist_state(
+    organisation: Organisation, *, current: ChecklistVersion | None = None
+) -> ChecklistState:
+    current = current or current_checklist_version()
+    response = checklist_responses(organisation_id=organisation.pk).first()
+    if current is None:
+        summary, ready = "No checklist is published", False
+    elif signed_off_checklist_response(organisation_id=organisation.pk, version=current):
+        summary, ready = f"Signed off (version {current.number})", True
+    elif response is None:
+        summary, ready = "Not answered yet", False
+    elif response.version_id != current.pk:
+        summary, ready = (
+            f"Answered version {response.version.number}; the current version is {current.number}",
+            False,
+        )
+    elif response.outcome == ReviewOutcome.RETURNED:
+        summary, ready = "Returned to the organisation", False
+    else:
+        summary, ready = "Waiting for your review", False
+    return ChecklistState(organisation, response, summary, ready)
+
+
+def organisations_under_review() -> list[ChecklistState]:
+    """Organisations under review, oldest change first, each with its checklist state."""
+    current = current_checklist_version()
+    under_review = Organisation.objects.filter(status=OrganisationStatus.UNDER_REVIEW).order_by(
+        "status_changed_at", "name"
+    )
+    return [checklist_state(organisation, current=current) for organisation in under_review]
+
+
+def agreements_ending(
+    *, at: datetime, within: timedelta = timedelta(days=60)
+) -> QuerySet[DataSharingAgreement]:
+    """Active agreements still in force at ``at`` whose last instant falls within
+    ``within`` of it, soonest first."""
+    if timezone.is_naive(at):
+        raise ValueError("`at` must be an aware datetime")
+    return (
+        DataSharingAgreement.objects.in_force(at)
+        .filter(valid_to__lte=at + within)
+        .select_related("organisation")
+        .order_by("valid_to", "reference")
     )
 
 

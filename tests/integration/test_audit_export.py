@@ -141,6 +141,8 @@ def test_an_export_is_recorded_before_it_is_written_and_does_not_contain_itself(
             "event_prefix": "account.",
             "organisation_id": None,
             "since": "2026-03-01T12:00:00+00:00",
+            "target_id": "",
+            "target_type": "",
             "until": None,
         },
         "rows": 2,

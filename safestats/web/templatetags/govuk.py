@@ -29,6 +29,8 @@ def govuk_field(field: forms.BoundField, **options: Any) -> dict[str, Any]:
         kind = "radios"
     elif isinstance(widget, forms.Select):
         kind = "select"
+    elif isinstance(widget, forms.FileInput):
+        kind = "file"
     input_type = next((t for cls, t in INPUT_TYPES.items() if isinstance(widget, cls)), "text")
     return {
         "field": field,
