@@ -75,6 +75,8 @@ class Registration:
 
 
 def can_manage(by: User, user: User) -> bool:
+    if by.pk == user.pk:  # nobody authorises, suspends or promotes themselves
+        return False
     if by.role == Role.PLATFORM_ADMIN and by.status == UserStatus.AUTHORISED:
         return True
     return (
@@ -82,7 +84,6 @@ def can_manage(by: User, user: User) -> bool:
         and by.status == UserStatus.AUTHORISED
         and by.organisation_id is not None
         and by.organisation_id == user.organisation_id
-        and by.pk != user.pk
     )
 
 
@@ -91,6 +92,8 @@ def _check_manager(by: User | Actor, user: User) -> None:
         if by.kind != "system":
             raise AuthorisationError("Only a signed-in administrator can do this.")
         return
+    if by.pk == user.pk:
+        raise AuthorisationError("You cannot change your own account's authorisation or role.")
     if not can_manage(by, user):
         raise AuthorisationError("You can only manage the accounts of your own organisation.")
 

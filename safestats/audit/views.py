@@ -18,7 +18,7 @@ from django.http import (
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
 from safestats.accounts.decorators import role_required
 from safestats.accounts.models import Role
@@ -83,7 +83,7 @@ def event(request: HttpRequest, seq: int) -> HttpResponse:
 
 
 @platform_admin
-@require_safe
+@require_GET  # HEAD would be audited as a download without one
 def download(request: HttpRequest) -> HttpResponseBase:
     form = _filter_form(request)
     if form.is_bound and not form.is_valid():

@@ -216,3 +216,11 @@ def test_operator_actions_are_audited_as_the_operator(camden) -> None:
     authorisation.authorise(pending, by=Actor.system())
     event = AuditEvent.objects.get(event="user.authorised")
     assert (event.actor_kind, event.actor_label) == ("system", "operator")
+
+
+def test_nobody_changes_their_own_authorisation_or_role(camden) -> None:
+    platform = make_member(camden, "pat@camden.gov.uk", role=Role.PLATFORM_ADMIN)
+    with pytest.raises(authorisation.AuthorisationError, match="your own account"):
+        authorisation.suspend(platform, by=platform, reason="oops")
+    with pytest.raises(authorisation.AuthorisationError, match="your own account"):
+        authorisation.change_role(platform, by=platform, role=Role.ANALYST)

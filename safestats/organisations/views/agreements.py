@@ -10,7 +10,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from safestats.organisations import selectors, services
 from safestats.organisations.errors import OrganisationsError
@@ -125,7 +125,7 @@ def upload_document(request: HttpRequest, agreement_id: int) -> HttpResponse:
 
 
 @platform_admin
-@require_safe
+@require_GET  # HEAD would be audited as a download without one
 def download_document(request: HttpRequest, agreement_id: int) -> HttpResponseBase:
     found = _agreement(agreement_id)
     try:

@@ -51,6 +51,10 @@ def govuk_error_summary(form: forms.BaseForm) -> dict[str, Any]:
     for error in form.non_field_errors():
         errors.append(("", str(error)))
     for field in form:
+        # A group of radios has no element with the field's own id: link to the first.
+        target = str(field.auto_id) + (
+            "_0" if isinstance(field.field.widget, forms.RadioSelect) else ""
+        )
         for error in field.errors:
-            errors.append((field.id_for_label or str(field.auto_id), str(error)))
+            errors.append((target, str(error)))
     return {"errors": errors}
