@@ -50,16 +50,26 @@ def _floats(values: ArrayLike) -> FloatArray:
     return np.asarray(values, dtype=np.float64)
 
 
+def _convert(source: str, target: str, x: ArrayLike, y: ArrayLike) -> tuple[FloatArray, FloatArray]:
+    out_x, out_y = _transformer(source, target).transform(_floats(x), _floats(y))
+    out_x, out_y = np.array(out_x, dtype=np.float64), np.array(out_y, dtype=np.float64)
+    # PROJ answers inf for a point it cannot convert (or a NaN one): unknown is NaN here.
+    bad = ~(np.isfinite(out_x) & np.isfinite(out_y))
+    out_x[bad] = np.nan
+    out_y[bad] = np.nan
+    return out_x, out_y
+
+
 def wgs84_to_bng(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArray]:
-    """WGS 84 longitude/latitude (degrees) to British National Grid easting/northing (m)."""
-    easting, northing = _transformer(WGS84, BNG).transform(_floats(lon), _floats(lat))
-    return _floats(easting), _floats(northing)
+    """WGS 84 longitude/latitude (degrees) to British National Grid easting/northing (m);
+    NaN for a point that cannot be converted."""
+    return _convert(WGS84, BNG, lon, lat)
 
 
 def bng_to_wgs84(easting: ArrayLike, northing: ArrayLike) -> tuple[FloatArray, FloatArray]:
-    """British National Grid easting/northing (m) to WGS 84 longitude/latitude (degrees)."""
-    lon, lat = _transformer(BNG, WGS84).transform(_floats(easting), _floats(northing))
-    return _floats(lon), _floats(lat)
+    """British National Grid easting/northing (m) to WGS 84 longitude/latitude (degrees);
+    NaN for a point that cannot be converted."""
+    return _convert(BNG, WGS84, easting, northing)
 
 
 def snap_to_grid(

@@ -198,6 +198,10 @@ class _HashingText:
 _SPACE = re.compile(r"\s*")
 
 
+class _DocumentError(ValueError):
+    """The file as a whole is wrong (not one feature of it)."""
+
+
 class _JsonStream:
     """An incremental reader of one JSON document: values are decoded one at a time from
     a sliding buffer, so only the value being read is ever held in memory whole."""
@@ -285,14 +289,16 @@ def iter_features(source: _HashingText) -> Iterator[dict[str, Any]]:
             if stream.take(",}") == "}":
                 break
     if stream.peek() != "":
-        raise ValueError("unexpected text after the end of the FeatureCollection")
+        raise _DocumentError("unexpected text after the end of the FeatureCollection")
     if members.get("type") != "FeatureCollection" or "features" not in members:
-        raise ValueError("is not a GeoJSON FeatureCollection")
+        raise _DocumentError("is not a GeoJSON FeatureCollection")
     crs = members.get("crs")
     if crs is not None:
         name = (crs.get("properties") or {}).get("name") if isinstance(crs, dict) else None
         if name not in WGS84_NAMES:
-            raise ValueError(f"coordinates must be WGS 84 longitude/latitude; the crs is {name!r}")
+            raise _DocumentError(
+                f"coordinates must be WGS 84 longitude/latitude; the crs is {name!r}"
+            )
 
 
 def _text(value: Any) -> str:
@@ -315,9 +321,8 @@ def read_geojson(path: Path, spec: GeoJsonSpec) -> tuple[list[AreaRecord], FileD
         except ValueError as exc:
             if isinstance(exc, GeographyFileError):
                 raise
-            raise GeographyFileError(
-                name, str(exc), where=f"after feature {number}" if number else ""
-            ) from exc
+            where = "" if isinstance(exc, _DocumentError) else f"reading feature {number + 1}"
+            raise GeographyFileError(name, str(exc), where=where) from exc
     if not rows:
         raise GeographyFileError(name, "has no features")
     shapes = _shapes(geometries)
