@@ -46,3 +46,13 @@ def test_status_load_reload_and_refusal(tmp_path: Path, process_database: dict[s
         **env,
     ).stdout  # fmt: skip
     assert events.strip().splitlines()[-1] == "[('geography.loaded', 'system', 'operator')]"
+
+
+def test_the_demo_loads_the_geography_folder_it_is_given_once(tmp_path: Path) -> None:
+    home = tmp_path / "instance"
+    folder = write_folder(tmp_path / "geography")
+    env = {"SAFESTATS_GEOGRAPHY_DIR": str(folder)}
+    first = run_safestats(home, "demo", "--prepare-only", **env).stdout
+    assert f"Geography loaded from {folder}: borough 33," in first
+    again = run_safestats(home, "demo", "--prepare-only", **env).stdout
+    assert f"Geography from {folder} is already loaded" in again
