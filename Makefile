@@ -38,7 +38,12 @@ $(ASSETS_STAMP): node_modules/.package-lock.json $(ASSET_SOURCES)
 
 assets: $(ASSETS_STAMP) ## build the GOV.UK Frontend CSS, JavaScript and images
 
+# The real London boundaries beside the repository, when present, unless SAFESTATS_GEOGRAPHY_DIR
+# already names a folder; without either the demo runs with boundaries absent.
 demo: install ## prepare a demo instance in ./var (kept between runs) and serve it on http://127.0.0.1:$(PORT)/
+	@if [ -z "$$SAFESTATS_GEOGRAPHY_DIR" ] && [ -d ../shared/data/geography ]; then \
+	  SAFESTATS_GEOGRAPHY_DIR=$$(cd ../shared/data/geography && pwd); export SAFESTATS_GEOGRAPHY_DIR; \
+	fi; \
 	$(BIN)/safestats demo --port $(PORT)
 
 browser: ## install headless Chromium from Debian packages if it is missing (for browser journeys)

@@ -11,6 +11,9 @@ from typing import Protocol
 from django.conf import settings
 from django.core.management import call_command
 
+from safestats.audit.services import Actor
+from safestats.geography.files import GeographyFileError
+from safestats.geography.services import load_folder
 from safestats.web.demo_accounts import ensure_demo_accounts
 from safestats.web.health import check_health
 
@@ -33,6 +36,7 @@ def prepare_demo_instance(out: Output) -> None:
     out.write(f"Instance folder: {settings.SAFESTATS_HOME}")
     call_command("migrate", interactive=False, verbosity=0)
     out.write("Database is up to date.")
+    load_demo_geography(out)
     call_command("collectstatic", interactive=False, verbosity=0)
     credentials = ensure_demo_accounts(settings.SAFESTATS_HOME)
     out.write("")
@@ -49,3 +53,20 @@ def prepare_demo_instance(out: Output) -> None:
     if not report.ok:
         failed = "; ".join(f"{c.name}: {c.detail}" for c in report.checks if not c.ok)
         raise DemoError(f"The demo instance is not healthy: {failed}")
+
+
+def load_demo_geography(out: Output) -> None:
+    """Load SAFESTATS_GEOGRAPHY_DIR when given (a no-op when those files are loaded)."""
+    folder = settings.SAFESTATS_GEOGRAPHY_DIR
+    if folder is None:
+        out.write("No geography folder given: boundaries absent, maps will say so.")
+        return
+    try:
+        result = load_folder(folder, by=Actor.system("demo"))
+    except GeographyFileError as exc:
+        raise DemoError(f"SAFESTATS_GEOGRAPHY_DIR could not be loaded: {exc}") from exc
+    counts = ", ".join(f"{key} {count}" for key, count in sorted(result.counts.items()))
+    if result.changed:
+        out.write(f"Geography loaded from {result.folder}: {counts}.")
+    else:
+        out.write(f"Geography from {result.folder} is already loaded: {counts}.")

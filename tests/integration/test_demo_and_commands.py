@@ -45,6 +45,7 @@ def test_demo_prints_one_account_per_role_with_password_and_totp_secret(
         "platform_admin",
     }
     assert "synthetic; for this demo instance only" in output
+    assert "No geography folder given: boundaries absent, maps will say so." in output
 
 
 def test_running_the_demo_again_keeps_the_same_instance(
