@@ -13,7 +13,7 @@ ASSETS_STAMP := safestats/web/static/web/dist/.built
 ASSET_SOURCES := $(wildcard frontend/*) package.json package-lock.json
 
 .DEFAULT_GOAL := help
-.PHONY: help install assets demo test test-fast browser lint format lock clean
+.PHONY: help install assets demo test test-fast browser lint format lock bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -67,6 +67,9 @@ lint: install ## ruff format check, ruff lint, mypy, and a check that no migrati
 format: install ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+bench: install ## measure throughput against baselines measured in the same run (prints figures)
+	$(BIN)/python bench/geography_assign.py $${POINTS:-1000000}
 
 lock: $(PY_STAMP) ## re-resolve requirements/lock.txt from pyproject.toml (needs the network)
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links --extra dev --strip-extras -o requirements/lock.txt pyproject.toml

@@ -1,11 +1,13 @@
 """The real ONS files for London (../shared/data/geography beside the repository), loaded
 once in process: counts per level, known places, the Thames estuary outside London,
 agreement between point-in-LSOA and the LSOA -> ward lookup, and a second load as a no-op.
-The folder is part of every SafeStats checkout's surroundings in CI: missing, it fails."""
+In CI the folder is always beside the checkout, so there a missing folder fails; on a
+contributor's machine without it the test is skipped and says why."""
 
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import numpy as np
@@ -26,11 +28,13 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def real_folder() -> Path:
     if not (REAL / "london_lsoa_2021.geojson").is_file():
-        pytest.fail(
+        message = (
             f"The real London geography files are missing: expected them in {REAL} "
-            "(../shared/data/geography beside the repository).",
-            pytrace=False,
+            "(../shared/data/geography beside the repository)."
         )
+        if os.environ.get("CI"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
     return REAL
 
 
