@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "safestats.audit",
     "safestats.organisations",
     "safestats.access",
+    "safestats.catalogue",
 ]
 
 MIDDLEWARE = [

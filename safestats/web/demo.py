@@ -11,6 +11,8 @@ from typing import Protocol
 from django.conf import settings
 from django.core.management import call_command
 
+from safestats.audit.services import Actor
+from safestats.catalogue.services import sync_specs
 from safestats.web.demo_accounts import ensure_demo_accounts
 from safestats.web.health import check_health
 
@@ -34,6 +36,13 @@ def prepare_demo_instance(out: Output) -> None:
     call_command("migrate", interactive=False, verbosity=0)
     out.write("Database is up to date.")
     call_command("collectstatic", interactive=False, verbosity=0)
+    synced = sync_specs(by=Actor.system("demo"))
+    if synced.problems:
+        raise DemoError("Some dataset specs did not load: " + "; ".join(map(str, synced.problems)))
+    out.write(
+        f"Catalogue: {len(synced.created)} datasets added, {len(synced.changed)} updated, "
+        f"{len(synced.unchanged)} unchanged."
+    )
     credentials = ensure_demo_accounts(settings.SAFESTATS_HOME)
     out.write("")
     out.write("DEMO ACCOUNTS (synthetic; for this demo instance only)")
