@@ -5,6 +5,7 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("safestats.web.urls")),
     path("", include("safestats.accounts.urls")),
+    path("", include("safestats.catalogue.urls")),
 ]
 
 handler400 = "safestats.web.views.bad_request"

@@ -93,10 +93,11 @@ def _dotted(loc: Iterable[Any]) -> str:
 
 
 def _line_of(node: Any, loc: Iterable[Any]) -> int | None:
-    """The 1-based line of the node at ``loc`` (or of its nearest existing parent)."""
+    """The 1-based line of the node at ``loc``, or of its nearest existing parent; None
+    when not even the first key exists (the top of the file would point nowhere useful)."""
     if node is None:
         return None
-    for part in loc:
+    for depth, part in enumerate(loc):
         child = None
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
@@ -110,6 +111,8 @@ def _line_of(node: Any, loc: Iterable[Any]) -> int | None:
         ):
             child = node.value[part]
         if child is None:
+            if depth == 0:
+                return None
             break
         node = child
     return int(node.start_mark.line) + 1
