@@ -79,7 +79,7 @@ def dataset(request: HttpRequest, dataset_id: str) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def add_dataset(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
-    form = SpecForm(request.POST or None)
+    form = SpecForm(request.POST if request.method == "POST" else None)
     problems: list[str] = []
     if request.method == "POST" and form.is_valid():
         try:
