@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "safestats.organisations",
     "safestats.access",
     "safestats.geography",
+    "safestats.catalogue",
 ]
 
 MIDDLEWARE = [

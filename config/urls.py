@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("safestats.accounts.urls")),
     path("", include("safestats.organisations.urls")),
     path("", include("safestats.audit.urls")),
+    path("", include("safestats.catalogue.urls")),
 ]
 
 handler400 = "safestats.web.views.bad_request"

@@ -14,6 +14,7 @@ from django.core.management import call_command
 from safestats.audit.services import Actor
 from safestats.geography.files import GeographyFileError
 from safestats.geography.services import load_folder
+from safestats.catalogue.services import sync_specs
 from safestats.web.demo_accounts import ensure_demo_accounts
 from safestats.web.health import check_health
 
@@ -38,6 +39,13 @@ def prepare_demo_instance(out: Output) -> None:
     out.write("Database is up to date.")
     load_demo_geography(out)
     call_command("collectstatic", interactive=False, verbosity=0)
+    synced = sync_specs(by=Actor.system("demo"))
+    if synced.problems:
+        raise DemoError("Some dataset specs did not load: " + "; ".join(map(str, synced.problems)))
+    out.write(
+        f"Catalogue: {len(synced.created)} datasets added, {len(synced.changed)} updated, "
+        f"{len(synced.unchanged)} unchanged."
+    )
     credentials = ensure_demo_accounts(settings.SAFESTATS_HOME)
     out.write("")
     out.write("DEMO ACCOUNTS (synthetic; for this demo instance only)")

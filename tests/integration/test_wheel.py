@@ -44,6 +44,9 @@ def test_wheel_contains_the_built_assets_and_templates(tmp_path: Path) -> None:
         "safestats/web/templates/base.html",
         "safestats/web/templates/web/start.html",
         "safestats/accounts/migrations/0001_initial.py",
+        "safestats/catalogue/specs/police-uk-street.yaml",
+        "safestats/catalogue/specs/dataset-spec.schema.json",
+        "safestats/catalogue/templates/catalogue/dataset.html",
         "config/settings.py",
     ):
         assert expected in names, expected

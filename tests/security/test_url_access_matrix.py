@@ -16,6 +16,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from safestats.accounts.models import Role
+from safestats.audit.services import Actor
+from safestats.catalogue.services import add_dataset
+from tests.catalogue_specs import as_yaml, minimal_spec
 from tests.signin import PASSWORD, enrol, make_member, make_organisation, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -71,6 +74,9 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "accounts:password_reset_sent": ("/password-reset/sent", EVERYONE_200),
     "accounts:password_reset_confirm": ("/password-reset/MQ/not-a-token", EVERYONE_200),
     "accounts:password_reset_complete": ("/password-reset/complete", EVERYONE_200),
+    "catalogue:index": ("/catalogue", SIGNED_IN_ONLY),
+    "catalogue:new": ("/catalogue/new", only(Role.PLATFORM_ADMIN)),
+    "catalogue:dataset": ("/catalogue/{dataset}", SIGNED_IN_ONLY),
 }  # fmt: skip
 
 
@@ -100,7 +106,7 @@ def test_every_url_has_a_written_expectation() -> None:
 
 
 @pytest.fixture
-def clients() -> tuple[dict[str, Client], dict[str, int]]:
+def clients() -> tuple[dict[str, Client], dict[str, Any]]:
     camden = make_organisation()
     colleague = make_member(camden, "colleague@camden.gov.uk")
     by_role: dict[str, Client] = {"anonymous": Client()}
@@ -112,11 +118,12 @@ def clients() -> tuple[dict[str, Client], dict[str, int]]:
     enrol(pending_user)
     by_role["mfa_pending"] = Client()
     by_role["mfa_pending"].post("/sign-in", {"email": pending_user.email, "password": PASSWORD})
-    return by_role, {"colleague": colleague.pk}
+    dataset = add_dataset(text=as_yaml(minimal_spec()), by=Actor.system())
+    return by_role, {"colleague": colleague.pk, "dataset": dataset.pk}
 
 
 def test_each_role_gets_the_expected_answer_everywhere(
-    clients: tuple[dict[str, Client], dict[str, int]],
+    clients: tuple[dict[str, Client], dict[str, Any]],
 ) -> None:
     by_role, ids = clients
     wrong = {}
@@ -129,7 +136,7 @@ def test_each_role_gets_the_expected_answer_everywhere(
 
 
 def test_an_organisation_administrator_cannot_reach_another_organisations_member(
-    clients: tuple[dict[str, Client], dict[str, int]],
+    clients: tuple[dict[str, Client], dict[str, Any]],
 ) -> None:
     by_role, _ = clients
     hackney = make_organisation("Hackney CSP", "hackney.gov.uk")
