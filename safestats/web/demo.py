@@ -12,9 +12,9 @@ from django.conf import settings
 from django.core.management import call_command
 
 from safestats.audit.services import Actor
+from safestats.catalogue.services import sync_specs
 from safestats.geography.files import GeographyFileError
 from safestats.geography.services import load_folder
-from safestats.catalogue.services import sync_specs
 from safestats.web.demo_accounts import ensure_demo_accounts
 from safestats.web.health import check_health
 
