@@ -94,7 +94,7 @@ def minimal_spec(dataset_id: str = "test-crime") -> dict[str, Any]:
                 "source": "coordinates",
                 "outputs": {"lsoa": "lsoa_code", "borough": "borough_code"},
             },
-            "disclosure": {"method": "threshold", "k": 7, "rounding_base": 5},
+            "disclosure": {"method": "threshold", "k": 8, "rounding_base": 5},
             "layouts": [
                 {
                     "name": "extract",

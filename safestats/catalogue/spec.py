@@ -409,11 +409,12 @@ class NoControl(_Strict):
 
 
 class Threshold(_Strict):
-    """Counts from 1 to ``k`` are suppressed (shown as *); zero is shown as 0. With
-    ``rounding_base``, every other count is rounded to that base."""
+    """``k`` is the smallest count shown: counts from 1 to k-1 are suppressed (shown as
+    ``[c]``, the GSS symbol); zero is shown as 0. With ``rounding_base``, every other count
+    is rounded to that base."""
 
     method: Literal["threshold"]
-    k: Annotated[int, Field(ge=1, le=100)]
+    k: Annotated[int, Field(ge=2, le=100)]
     rounding_base: Annotated[int, Field(ge=2, le=100)] | None = None
     secondary_suppression: bool = True
 
@@ -425,11 +426,11 @@ class Rounding(_Strict):
 
 class CellKey(_Strict):
     """Consistent noise from each record's key: the same records give the same noise in
-    every table. Counts from 1 to ``k`` are also suppressed when ``k`` is given."""
+    every table. Counts from 1 to k-1 are also suppressed when ``k`` is given."""
 
     method: Literal["cell_key"]
     max_noise: Annotated[int, Field(ge=1, le=10)]
-    k: Annotated[int, Field(ge=1, le=100)] | None = None
+    k: Annotated[int, Field(ge=2, le=100)] | None = None
 
 
 Disclosure = Annotated[NoControl | Threshold | Rounding | CellKey, Field(discriminator="method")]
@@ -443,7 +444,9 @@ def describe_disclosure(rule: NoControl | Threshold | Rounding | CellKey) -> str
             f"({rule.public_source}), and outputs show it as published."
         )
     if isinstance(rule, Threshold):
-        words = f"Counts from 1 to {rule.k} are suppressed and shown as *; zero is shown as 0."
+        words = (
+            f"Counts from 1 to {rule.k - 1} are suppressed and shown as [c]; zero is shown as 0."
+        )
         if rule.rounding_base:
             words += f" Other counts are rounded to the nearest {rule.rounding_base}."
         if rule.secondary_suppression:
@@ -456,7 +459,7 @@ def describe_disclosure(rule: NoControl | Threshold | Rounding | CellKey) -> str
         "records give the same change in every table."
     )
     if rule.k:
-        words += f" Counts from 1 to {rule.k} are suppressed."
+        words += f" Counts from 1 to {rule.k - 1} are suppressed and shown as [c]."
     return words
 
 

@@ -81,7 +81,7 @@ def test_a_dataset_page_shows_its_dictionary_and_what_the_user_may_see(camden: o
     injury = re.search(r'id="field-injury_type">.*?</tr>', html, re.S)
     assert injury and "Withheld" not in injury.group(0)
     assert '<span class="govuk-details__summary-text">Codes (5)</span>' in injury.group(0)
-    assert "Counts from 1 to 7 are suppressed and shown as *" in html
+    assert "Counts from 1 to 7 are suppressed and shown as [c]" in html
     assert "Replaced by the centre of their LSOA when loaded" in html
     assert "No data yet" in html and "No data has been loaded yet." in html
     assert (

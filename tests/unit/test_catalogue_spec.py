@@ -439,7 +439,7 @@ BAD_SPECS: list[tuple[str, Mutation, list[tuple[str, str]]]] = [
     (
         "threshold k out of range",
         _top("disclosure", {"method": "threshold", "k": 0}),
-        [("disclosure.k", "Input should be greater than or equal to 1")],
+        [("disclosure.k", "Input should be greater than or equal to 2")],
     ),
     (
         "field defined twice",
@@ -589,7 +589,7 @@ def test_the_committed_json_schema_is_current() -> None:
 def test_disclosure_rules_read_as_words() -> None:
     spec = parse_spec(as_yaml(minimal_spec()))
     assert describe_disclosure(spec.disclosure) == (
-        "Counts from 1 to 7 are suppressed and shown as *; zero is shown as 0. Other counts "
+        "Counts from 1 to 7 are suppressed and shown as [c]; zero is shown as 0. Other counts "
         "are rounded to the nearest 5. Further cells are suppressed where totals would "
         "reveal a suppressed one."
     )
@@ -663,14 +663,14 @@ def extra_fields(draw: st.DrawFn) -> list[dict[str, Any]]:
 disclosures = st.one_of(
     st.builds(
         lambda k, r: {"method": "threshold", "k": k, "rounding_base": r},
-        st.integers(1, 100),
+        st.integers(2, 100),
         st.one_of(st.none(), st.integers(2, 100)),
     ),
     st.builds(lambda b: {"method": "round", "base": b}, st.integers(2, 100)),
     st.builds(
         lambda n, k: {"method": "cell_key", "max_noise": n, "k": k},
         st.integers(1, 10),
-        st.one_of(st.none(), st.integers(1, 100)),
+        st.one_of(st.none(), st.integers(2, 100)),
     ),
 )
 
