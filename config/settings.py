@@ -81,6 +81,30 @@ SAFESTATS_RAW_DIR = PATHS.raw
 SAFESTATS_REPORTS_DIR = PATHS.reports
 _geography = env.get("SAFESTATS_GEOGRAPHY_DIR", "").strip()
 SAFESTATS_GEOGRAPHY_DIR = Path(_geography).expanduser().resolve() if _geography else None
+SAFESTATS_TMP_DIR = PATHS.tmp
+
+
+def _number(name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number; got {raw!r}.") from None
+    if not low <= value <= high:
+        raise ImproperlyConfigured(f"{name} must be between {low:g} and {high:g}; got {raw}.")
+    return value
+
+
+# --- Ingestion ----------------------------------------------------------------------------
+# The largest file accepted, by upload or on the command line, in MB.
+SAFESTATS_MAX_UPLOAD_MB = int(_number("SAFESTATS_MAX_UPLOAD_MB", 2048, 1, 1_000_000))
+# The share of a file's rows that may be quarantined before the whole load is rejected
+# (a load can always ask for a different tolerance).
+SAFESTATS_INGEST_TOLERANCE_PERCENT = _number("SAFESTATS_INGEST_TOLERANCE_PERCENT", 5, 0, 100)
+# Memory the data engine (DuckDB) may use per job before it spills to disk, in MB.
+SAFESTATS_ENGINE_MEMORY_MB = int(_number("SAFESTATS_ENGINE_MEMORY_MB", 1024, 128, 1_000_000))
 
 # --- Secrets ------------------------------------------------------------------------------
 SECRET_KEY = _secret("SAFESTATS_SECRET_KEY")
@@ -120,7 +144,13 @@ INSTALLED_APPS = [
     "safestats.access",
     "safestats.geography",
     "safestats.catalogue",
+    "safestats.ingest",
+    "django_tasks",
+    "django_tasks_db",
 ]
+
+# Background jobs (ingestion) are queued in the database and run by `safestats worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 MIDDLEWARE = [
     "safestats.web.middleware.RequestIdMiddleware",

@@ -46,6 +46,12 @@ class Dataset(models.Model):
         blank=True,
         related_name="+",
     )
+    provider_organisations = models.ManyToManyField(
+        "organisations.Organisation",
+        blank=True,
+        related_name="provided_datasets",
+        help_text="Organisations whose data providers may load this dataset.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -1,0 +1,524 @@
+"""Running one ingestion job from its raw files to a published version.
+
+Stages: read each file into text columns; check, standardise, place and pseudonymise the
+records a batch at a time (writing the clean records, every problem and every quarantined
+row to the job's own files); refuse the whole load when more rows were quarantined than the
+job's tolerance allows; otherwise build the new version and publish it. The job's row is
+updated as it goes (stage, rows done, percentage, heartbeat). Whatever happens, the
+dataset's current version changes only in the final publication transaction: a failure,
+or the process being killed, at any earlier point leaves it as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from safestats.audit.services import Actor, record
+from safestats.catalogue.models import Dataset, DatasetVersion
+from safestats.catalogue.services import add_draft_version, publish_version
+from safestats.ingest import processing, publishing, rawstore, reading
+from safestats.ingest.models import IngestJob, JobStatus
+from safestats.ingest.pseudonymise import dataset_key
+from safestats.ingest.selectors import places as load_places
+
+log = logging.getLogger(__name__)
+
+BATCH_ROWS = 131_072
+# Share of the progress bar each stage fills.
+STAGES = {"reading": (0, 25), "checking": (25, 85), "publishing": (85, 100)}
+PROGRESS_EVERY_SECONDS = 0.5
+
+ProgressHook = Callable[[IngestJob], None]
+
+
+class JobFailed(Exception):
+    """A job cannot go on; the message, for the person who sent the file, says why."""
+
+
+def report_dir(job: IngestJob) -> Path:
+    return Path(settings.SAFESTATS_REPORTS_DIR) / "ingest" / f"job-{job.pk}"
+
+
+def scratch_dir(job: IngestJob) -> Path:
+    return Path(settings.SAFESTATS_TMP_DIR) / "ingest" / f"job-{job.pk}"
+
+
+def actor_of(job: IngestJob) -> Any:
+    return job.user if job.user_id else Actor.system(job.created_by or "operator")
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class _Tracker:
+    job: IngestJob
+    hook: ProgressHook | None
+    last: float = 0.0
+
+    def stage(self, name: str, words: str, fraction: float = 0.0, *, force: bool = True) -> None:
+        low, high = STAGES[name]
+        percent = int(low + (high - low) * max(0.0, min(1.0, fraction)))
+        self.job.stage = words
+        self.job.percent = max(self.job.percent, percent)
+        now = time.monotonic()
+        if force or now - self.last >= PROGRESS_EVERY_SECONDS:
+            self.last = now
+            self.job.heartbeat_at = timezone.now()
+            IngestJob.objects.filter(pk=self.job.pk).update(
+                stage=self.job.stage,
+                percent=self.job.percent,
+                rows_total=self.job.rows_total,
+                rows_done=self.job.rows_done,
+                heartbeat_at=self.job.heartbeat_at,
+            )
+            if self.hook:
+                self.hook(self.job)
+
+
+@dataclass
+class _Writers:
+    folder: Path
+    records: pq.ParquetWriter | None = None
+    problems: pq.ParquetWriter | None = None
+    quarantine: pq.ParquetWriter | None = None
+    staging: list[Path] = field(default_factory=list)
+
+    def write_records(self, table: pa.Table, schema: pa.Schema, path: Path) -> None:
+        if table.num_rows == 0:
+            return
+        if self.records is None:
+            self.records = pq.ParquetWriter(path, schema)
+            self.staging.append(path)
+        self.records.write_table(table)
+
+    def write_problems(self, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        if self.problems is None:
+            self.problems = pq.ParquetWriter(
+                self.folder / "problems.parquet", processing.PROBLEM_SCHEMA
+            )
+        self.problems.write_table(table)
+
+    def write_quarantine(self, table: pa.Table, schema: pa.Schema) -> None:
+        if table.num_rows == 0:
+            return
+        if self.quarantine is None:
+            self.quarantine = pq.ParquetWriter(self.folder / "quarantine.parquet", schema)
+        self.quarantine.write_table(table)
+
+    def close_records(self) -> None:
+        if self.records is not None:
+            self.records.close()
+            self.records = None
+
+    def close(self) -> None:
+        for writer in (self.records, self.problems, self.quarantine):
+            if writer is not None:
+                writer.close()
+        self.records = self.problems = self.quarantine = None
+
+
+def _rejected_table(rejected: list[reading.Rejected], file_label: str) -> tuple[pa.Table, pa.Table]:
+    rows = pa.array([item.row for item in rejected], pa.int64())
+    problems = pa.table(
+        {
+            "row": rows,
+            "field": pa.array([""] * len(rejected), pa.string()),
+            "column": pa.array([file_label] * len(rejected), pa.string()),
+            "value": pa.array([item.text[: processing.VALUE_PREVIEW] for item in rejected]),
+            "rule": pa.array([item.rule for item in rejected], pa.string()),
+            "severity": pa.array(["error"] * len(rejected), pa.string()),
+            "message": pa.array([item.message for item in rejected], pa.string()),
+        },
+        schema=processing.PROBLEM_SCHEMA,
+    )
+    quarantine = pa.table(
+        {
+            "row": rows,
+            "reasons": pa.array([item.rule for item in rejected], pa.string()),
+            "text": pa.array([item.text for item in rejected], pa.string()),
+        }
+    )
+    return problems, quarantine
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    columns = []
+    for column in schema:
+        if column.name in table.column_names:
+            columns.append(table.column(column.name).cast(column.type))
+        else:
+            columns.append(pa.nulls(table.num_rows, column.type))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _check_file_problem(problems: list[str], words: str) -> None:
+    if words not in problems:
+        problems.append(words)
+
+
+def already_loaded(job: IngestJob) -> IngestJob | None:
+    """An earlier job that published every one of this job's files into the same dataset,
+    and whose version is still current or earlier in the history (a no-op then)."""
+    hashes = sorted(job.files.values_list("sha256", flat=True))
+    candidates = (
+        IngestJob.objects.filter(
+            dataset_id=job.dataset_id,
+            status=JobStatus.PUBLISHED,
+        )
+        .exclude(pk=job.pk)
+        .order_by("-pk")
+        .prefetch_related("files")
+    )
+    for earlier in candidates:
+        if sorted(f.sha256 for f in earlier.files.all()) == hashes:
+            return earlier
+    return None
+
+
+def run(job: IngestJob, *, hook: ProgressHook | None = None) -> IngestJob:
+    """Run ``job`` to the end in this process. Returns it finished, whatever happened."""
+    started = IngestJob.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
+        status=JobStatus.RUNNING,
+        started_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+        worker=worker_name(),
+        stage="Starting",
+    )
+    job.refresh_from_db()
+    if not started:
+        return job
+    tracker = _Tracker(job, hook)
+    try:
+        earlier = already_loaded(job)
+        if earlier is not None:
+            version = earlier.version.number if earlier.version else None
+            _finish(
+                job,
+                JobStatus.UNCHANGED,
+                f"These files were already loaded on {earlier.finished_at:%d %B %Y at %H:%M} "
+                f"(job {earlier.pk}, version {version}): nothing was changed.",
+                hook=hook,
+            )
+            record(
+                "ingest.unchanged",
+                actor=actor_of(job),
+                target=job.dataset,
+                payload={"job": job.pk, "earlier_job": earlier.pk},
+            )
+            return job
+        _run_stages(job, tracker)
+    except JobFailed as failure:
+        _fail(job, str(failure), hook=hook)
+    except Exception as error:  # the job must end failed and say why, whatever went wrong
+        log.exception("ingest job %s failed", job.pk)
+        _fail(
+            job,
+            f"The load failed unexpectedly ({type(error).__name__}: {str(error)[:300]}). "
+            "Nothing was published.",
+            hook=hook,
+            detail=traceback.format_exc(limit=5),
+        )
+    finally:
+        shutil.rmtree(scratch_dir(job), ignore_errors=True)
+    return job
+
+
+def _run_stages(job: IngestJob, tracker: _Tracker) -> None:
+    dataset = Dataset.objects.get(pk=job.dataset_id)
+    spec = dataset.parsed_spec()
+    scratch = scratch_dir(job)
+    reports = report_dir(job)
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    reports.mkdir(parents=True, exist_ok=True)
+    memory = int(settings.SAFESTATS_ENGINE_MEMORY_MB)
+    files = list(job.job_files.select_related("raw_file").order_by("position"))
+    tables: list[tuple[str, reading.RawTable]] = []
+    summary: dict[str, Any] = {"files": []}
+    for index, job_file in enumerate(files):
+        tracker.stage("reading", f"Reading {job_file.name}", index / max(len(files), 1))
+        source = rawstore.path_of(job_file.raw_file)
+        target = scratch / f"raw-{index}.parquet"
+        try:
+            kind = reading.sniff_kind(source)
+            if kind == "xlsx":
+                table = reading.read_xlsx(
+                    source, target, date_formats=lambda headers: _xlsx_formats(spec, headers)
+                )
+            else:
+                table = reading.read_csv(source, target, scratch, memory_mb=memory)
+        except reading.UnreadableFile as error:
+            raise JobFailed(f"{job_file.name}: {error}") from None
+        tables.append((job_file.name, table))
+        job.rows_total += table.rows + len(table.rejected)
+    tracker.stage("reading", "Read", 1.0)
+
+    schema = processing.output_schema(spec)
+    places = load_places()
+    token_key = dataset_key(settings.SAFESTATS_PSEUDONYMISATION_KEY, spec.id)
+    writers = _Writers(reports)
+    notes: list[str] = []
+    rows_in = 0
+    quarantined = 0
+    unknown = 0
+    outside = 0
+    try:
+        for index, (name, table) in enumerate(tables):
+            try:
+                plan = processing.make_plan(spec, table.headers)
+            except processing.LayoutMismatch as error:
+                raise JobFailed(f"{name}: {error}") from None
+            for problem in plan.problems:
+                _check_file_problem(notes, f"{name}: {problem}")
+            if plan.unused:
+                _check_file_problem(
+                    notes,
+                    f"{name}: these columns are not in the layout {plan.layout.name} and were "
+                    "not loaded (they are kept in the raw file): "
+                    + ", ".join(repr(h) for h in plan.unused[:20]),
+                )
+            quarantine_schema = processing.quarantine_schema(table.headers)
+            label = name if len(tables) > 1 else ""
+            if table.rejected:
+                problems, rejected_rows = _rejected_table(table.rejected, label)
+                writers.write_problems(problems)
+                writers.write_quarantine(
+                    _conform(rejected_rows, quarantine_schema), quarantine_schema
+                )
+                quarantined += len(table.rejected)
+                rows_in += len(table.rejected)
+                job.rows_done += len(table.rejected)
+            file_summary = {
+                "name": name,
+                "format": table.format,
+                "encoding": table.encoding,
+                "delimiter": table.delimiter,
+                "layout": plan.layout.name,
+                "rows": table.rows + len(table.rejected),
+                "rejected_unreadable": len(table.rejected),
+            }
+            summary["files"].append(file_summary)
+            for batch in reading.batches(table, BATCH_ROWS):
+                rows_of = table.rows_of(batch.column("_record").to_numpy(zero_copy_only=False))
+                outcome = processing.process(
+                    batch, plan, rows_of=rows_of, places=places, token_key=token_key, job=job.pk
+                )
+                writers.write_records(outcome.records, schema, scratch / "clean.parquet")
+                problems = outcome.problems
+                if label and problems.num_rows:
+                    problems = problems.set_column(
+                        2,
+                        "column",
+                        pc.binary_join_element_wise(label, problems.column("column"), ": "),
+                    )
+                writers.write_problems(problems)
+                if outcome.quarantine.num_rows:
+                    renamed = outcome.quarantine.rename_columns(
+                        [
+                            quarantine_schema.field(int(c[1:]) + 3).name
+                            if c.startswith("c") and c[1:].isdigit()
+                            else c
+                            for c in outcome.quarantine.column_names
+                        ]
+                    )
+                    writers.write_quarantine(
+                        _conform(renamed, quarantine_schema), quarantine_schema
+                    )
+                quarantined += outcome.quarantine.num_rows
+                rows_in += outcome.rows_in
+                unknown += outcome.unknown_geography
+                outside += outcome.outside_area
+                job.rows_done += outcome.rows_in
+                job.rows_published += outcome.records.num_rows
+                tracker.stage(
+                    "checking",
+                    f"Checking {name}",
+                    job.rows_done / max(job.rows_total, 1),
+                    force=False,
+                )
+            del index
+    finally:
+        writers.close()
+    problem_count = (
+        pq.ParquetFile(reports / "problems.parquet").metadata.num_rows
+        if (reports / "problems.parquet").exists()
+        else 0
+    )
+    job.rows_quarantined = quarantined
+    job.unknown_geography = unknown
+    job.problem_count = problem_count
+    summary["notes"] = notes
+    summary["outside_area"] = outside
+    job.summary = summary
+    tracker.stage("checking", "Checked", 1.0)
+    share = Decimal(100 * quarantined) / Decimal(max(rows_in, 1))
+    outcome_payload = {
+        "job": job.pk,
+        "rows": rows_in,
+        "rows_quarantined": quarantined,
+        "problems": problem_count,
+        "unknown_geography": unknown,
+        "tolerance_percent": str(job.tolerance_percent),
+    }
+    if rows_in == 0:
+        record(
+            "ingest.validated",
+            actor=actor_of(job),
+            target=job.dataset,
+            payload=outcome_payload | {"outcome": "empty"},
+        )
+        raise JobFailed("The file has no records below its header: nothing was published.")
+    if share > job.tolerance_percent or not writers.staging:
+        record(
+            "ingest.validated",
+            actor=actor_of(job),
+            target=job.dataset,
+            payload=outcome_payload | {"outcome": "rejected"},
+        )
+        job.rows_published = 0
+        _finish(
+            job,
+            JobStatus.REJECTED,
+            f"{quarantined:,} of {rows_in:,} rows ({share:.2f}%) have problems, more than the "
+            f"{job.tolerance_percent}% allowed, so nothing was published. Download the "
+            "problems, correct the file and send it again.",
+            hook=tracker.hook,
+        )
+        return
+    record(
+        "ingest.validated",
+        actor=actor_of(job),
+        target=job.dataset,
+        payload=outcome_payload | {"outcome": "accepted"},
+    )
+    _publish(job, dataset, spec, schema, writers.staging, tracker, scratch, memory)
+
+
+def _xlsx_formats(spec: Any, headers: list[str]) -> dict[int, str]:
+    """For each column of a sheet, the date format its layout field expects."""
+    formats: dict[int, str] = {}
+    normalised = [processing.normalise_header(h) for h in headers]
+    for layout in spec.layouts:
+        for name, fmt in layout.date_formats.items():
+            for header in layout.headers(name):
+                key = processing.normalise_header(header)
+                if key in normalised:
+                    formats.setdefault(normalised.index(key), fmt)
+    return formats
+
+
+def _publish(
+    job: IngestJob,
+    dataset: Dataset,
+    spec: Any,
+    schema: pa.Schema,
+    staging: list[Path],
+    tracker: _Tracker,
+    scratch: Path,
+    memory: int,
+) -> None:
+    data_dir = Path(settings.SAFESTATS_DATA_DIR)
+    tracker.stage("publishing", "Waiting for the dataset", 0.0)
+
+    def waiting() -> None:
+        tracker.stage("publishing", "Waiting for another load of this dataset to finish", 0.0)
+
+    with publishing.dataset_lock(data_dir, spec.id, waiting):
+        dataset.refresh_from_db()
+        current: DatasetVersion | None = dataset.current_version
+        previous = publishing.version_files(data_dir, current.parquet_path) if current else []
+        last = dataset.versions.order_by("-number").values_list("number", flat=True).first()
+        number = (last or 0) + 1
+        tracker.stage("publishing", "Writing the new version", 0.1)
+        built = publishing.build_version(
+            spec=spec,
+            schema=schema,
+            staging=staging,
+            previous=previous,
+            data_dir=data_dir,
+            folder_name=f"v{number:04d}-job{job.pk}",
+            scratch=scratch,
+            memory_mb=memory,
+            spec_version=dataset.spec_version,
+            job=job.pk,
+        )
+        tracker.stage("publishing", "Publishing", 0.9)
+        actor = actor_of(job)
+        with transaction.atomic():
+            version = add_draft_version(
+                dataset=dataset,
+                row_count=built.rows,
+                coverage_from=built.coverage_from,
+                coverage_to=built.coverage_to,
+                parquet_path=built.folder,
+                manifest_sha256=built.manifest_sha256,
+                by=actor,
+            )
+            publish_version(dataset=dataset, version=version, by=actor)
+            job.version = version
+            job.base_version = current
+            job.summary = dict(job.summary) | {
+                "periods_replaced": built.periods_replaced,
+                "rows_replaced": built.rows_replaced,
+            }
+            periods = built.periods_replaced
+            span = f"{periods[0]} to {periods[-1]}" if len(periods) > 1 else (periods or ["-"])[0]
+            quarantine_words = (
+                f"; {job.rows_quarantined:,} rows quarantined" if job.rows_quarantined else ""
+            )
+            _finish(
+                job,
+                JobStatus.PUBLISHED,
+                f"Published version {version.number} with {built.rows:,} records: "
+                f"{job.rows_published:,} new records for {span}"
+                f"{quarantine_words}.",
+                hook=tracker.hook,
+            )
+
+
+def _finish(job: IngestJob, status: str, message: str, *, hook: ProgressHook | None) -> None:
+    job.status = status
+    job.message = message
+    job.finished_at = timezone.now()
+    if status in (JobStatus.PUBLISHED, JobStatus.UNCHANGED):
+        job.percent = 100
+        job.stage = "Done"
+    else:
+        job.stage = "Stopped"
+    job.save()
+    if hook:
+        hook(job)
+
+
+def _fail(job: IngestJob, message: str, *, hook: ProgressHook | None, detail: str = "") -> None:
+    job.rows_published = 0
+    _finish(job, JobStatus.FAILED, message, hook=hook)
+    record(
+        "ingest.failed",
+        actor=actor_of(job),
+        target=job.dataset,
+        payload={"job": job.pk, "reason": message[:500]},
+    )
+    if detail:
+        log.error("ingest job %s: %s", job.pk, detail)

@@ -1,0 +1,217 @@
+"""Building a new version of a dataset's data in the data store.
+
+A version is a folder of Parquet files, never changed once written, with a
+``manifest.json`` naming each file, its SHA-256 and its rows. A new version is the current
+one with the periods (months) of the new records replaced by them, sorted by time; it is
+written to a hidden folder and moved into place in one rename, so the data store holds
+either the whole version or nothing of it. Only then does the catalogue's
+``publish_version`` make it current.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from safestats.catalogue.spec import DatasetSpec
+
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Built:
+    folder: str  # relative to the data store
+    rows: int
+    coverage_from: date | None
+    coverage_to: date | None
+    manifest_sha256: str
+    periods_replaced: list[str]
+    rows_replaced: int
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _files(paths: list[Path]) -> str:
+    return "[" + ", ".join(_quote(str(p)) for p in paths) + "]"
+
+
+def version_files(data_dir: Path, parquet_path: str) -> list[Path]:
+    folder = data_dir / parquet_path
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    return [folder / item["name"] for item in manifest["files"]]
+
+
+@contextmanager
+def dataset_lock(data_dir: Path, dataset_id: str, waiting: Callable[[], None]) -> Iterator[None]:
+    """One load at a time per dataset, across processes on this machine (an exclusive lock
+    on a file in the dataset's folder). ``waiting`` is called while another load holds it."""
+    folder = data_dir / "datasets" / dataset_id
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / ".lock").open("a") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                waiting()
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _sha256(path: Path) -> str:
+    sha = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            sha.update(chunk)
+    return sha.hexdigest()
+
+
+def build_version(
+    *,
+    spec: DatasetSpec,
+    schema: pa.Schema,
+    staging: list[Path],
+    previous: list[Path],
+    data_dir: Path,
+    folder_name: str,
+    scratch: Path,
+    memory_mb: int,
+    spec_version: int,
+    job: int,
+) -> Built:
+    """Write the new version under ``datasets/<id>/<folder_name>`` and return what it
+    holds. Nothing is visible under that name until it is complete."""
+    parent = data_dir / "datasets" / spec.id
+    parent.mkdir(parents=True, exist_ok=True)
+    final = parent / folder_name
+    building = parent / f".building-{folder_name}"
+    # The SQL below is built from the spec's field names (snake_case, checked when the spec
+    # was loaded, and quoted as identifiers) and from paths the job chose (quoted as
+    # literals); no value from any file is ever placed in it.
+    if final.exists():
+        raise FileExistsError(f"{final} already exists; a version folder is never overwritten")
+    building.mkdir()
+    coverage = _ident(spec.coverage_field)
+    period = f"date_trunc('month', {coverage})"
+    columns = ", ".join(
+        f"CAST({_ident(column.name)} AS {_duck_type(column.type)}) AS {_ident(column.name)}"
+        for column in schema
+    )
+    new = f"read_parquet({_files(staging)})"
+    connection = duckdb.connect(
+        config={
+            "memory_limit": f"{memory_mb}MB",
+            "threads": 2,
+            "temp_directory": str(scratch / "spill"),
+            "preserve_insertion_order": False,
+        }
+    )
+    try:
+        connection.execute(
+            f"CREATE TEMP TABLE periods AS SELECT DISTINCT {period} AS period FROM {new} "
+            f"WHERE {coverage} IS NOT NULL"
+        )
+        periods = [
+            row[0] for row in connection.execute("SELECT period FROM periods ORDER BY 1").fetchall()
+        ]
+        replaced = 0
+        if previous:
+            old = f"read_parquet({_files(previous)}, union_by_name = true)"
+            kept = (
+                f"SELECT * FROM {old} WHERE {coverage} IS NULL "
+                f"OR {period} NOT IN (SELECT period FROM periods)"
+            )
+            replaced_row = connection.execute(
+                f"SELECT count(*) FROM {old} WHERE {period} IN (SELECT period FROM periods)"
+            ).fetchone()
+            replaced = int(replaced_row[0]) if replaced_row else 0
+            source = f"({kept}) UNION ALL BY NAME (SELECT * FROM {new})"
+        else:
+            source = f"SELECT * FROM {new}"
+        connection.execute(
+            f"COPY (SELECT {columns} FROM ({source}) ORDER BY {coverage} NULLS LAST) "
+            f"TO {_quote(str(building))} (FORMAT parquet, COMPRESSION zstd, "
+            "ROW_GROUP_SIZE 122880, FILE_SIZE_BYTES '256MB', FILENAME_PATTERN 'part-{i}', "
+            "OVERWRITE_OR_IGNORE true)"
+        )
+        files = sorted(building.glob("*.parquet"))
+        summary = connection.execute(
+            f"SELECT count(*), min({period}), max({period}) FROM read_parquet({_files(files)})"
+            if files
+            else "SELECT 0, NULL, NULL"
+        ).fetchone()
+    finally:
+        connection.close()
+    if summary is None:
+        raise RuntimeError("the engine returned no summary of the new version")
+    rows, first, last = int(summary[0]), summary[1], summary[2]
+    manifest = {
+        "dataset": spec.id,
+        "spec_version": spec_version,
+        "job": job,
+        "rows": rows,
+        "coverage_from": first.date().isoformat() if first else None,
+        "coverage_to": last.date().isoformat() if last else None,
+        "columns": [{"name": c.name, "type": str(c.type)} for c in schema],
+        "files": [
+            {
+                "name": path.name,
+                "sha256": _sha256(path),
+                "rows": pq.ParquetFile(path).metadata.num_rows,
+                "bytes": path.stat().st_size,
+            }
+            for path in files
+        ],
+    }
+    text = json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8")
+    (building / MANIFEST).write_bytes(text)
+    for path in [*files, building / MANIFEST]:
+        with path.open("rb") as handle:
+            os.fsync(handle.fileno())
+        path.chmod(0o444)
+    os.replace(building, final)
+    return Built(
+        folder=str(final.relative_to(data_dir)),
+        rows=rows,
+        coverage_from=first.date() if first else None,
+        coverage_to=last.date() if last else None,
+        manifest_sha256=hashlib.sha256(text).hexdigest(),
+        periods_replaced=[p.date().isoformat()[:7] for p in periods],
+        rows_replaced=replaced,
+    )
+
+
+_DUCK_TYPES = {
+    pa.string(): "VARCHAR",
+    pa.int64(): "BIGINT",
+    pa.float64(): "DOUBLE",
+    pa.date32(): "DATE",
+    pa.timestamp("s"): "TIMESTAMP",
+    pa.time32("s"): "TIME",
+    pa.bool_(): "BOOLEAN",
+}
+
+
+def _duck_type(kind: pa.DataType) -> str:
+    return _DUCK_TYPES[kind]

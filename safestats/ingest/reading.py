@@ -1,0 +1,450 @@
+"""Reading a provider's file into a table of text, whatever its format, encoding and
+delimiter, without holding it in memory.
+
+A file is read into a Parquet file of text columns ``c0 .. cN`` (one per header, in order)
+plus ``_record`` (the record's position), in one streaming pass by DuckDB (CSV) or
+openpyxl in read-only mode (XLSX). Rows that cannot be read as records of the header's
+width, or whose bytes are not text in the file's encoding, are not lost: each comes back as
+a :class:`Rejected` with its line number, the reason and the line itself, for quarantine.
+
+Encodings: UTF-8 (with or without a byte-order mark), UTF-16 with a byte-order mark, and
+Windows-1252 (what Excel writes on UK machines when asked for plain "CSV"). A file that is
+not valid UTF-8 and has no UTF-8 characters at all is read as Windows-1252; a file that is
+mostly UTF-8 with a few bad rows keeps UTF-8 and those rows are rejected, each named.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Final, Literal
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+CHUNK: Final = 1 << 20
+DELIMITERS: Final = (",", ";", "\t", "|")
+MAX_LINE_BYTES: Final = 4 * 1024 * 1024
+MAX_COLUMNS: Final = 2000
+XLSX_BATCH: Final = 50_000
+TEXT_PREVIEW: Final = 500
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]{1,3}")
+
+Progress = Callable[[int], None]  # called with the bytes (or rows) read so far
+
+
+class UnreadableFile(ValueError):
+    """The file as a whole cannot be read; the message says why, for its sender."""
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A row that could not be read as a record: ``row`` is its line number (the header is
+    line 1), ``rule`` a short name and ``message`` the reason in words."""
+
+    row: int
+    rule: str
+    message: str
+    text: str
+
+
+@dataclass
+class RawTable:
+    parquet: Path
+    headers: list[str]
+    rows: int
+    format: Literal["csv", "xlsx"]
+    encoding: str
+    delimiter: str
+    rejected: list[Rejected] = field(default_factory=list)
+    # For CSV: the line numbers of rejected rows, so each record's line can be worked out.
+    _reject_lines: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def rows_of(self, records: np.ndarray) -> np.ndarray:
+        """The line (CSV) or sheet row (XLSX) of each record, numbered as a spreadsheet
+        numbers them: the header is 1. Exact unless the file has blank lines or values
+        that span lines before the record."""
+        records = np.asarray(records, dtype=np.int64)
+        lines = np.sort(self._reject_lines)
+        if len(lines) == 0:
+            return records + 1
+        shifted = lines - np.arange(1, len(lines) + 1, dtype=np.int64)
+        return records + 1 + np.searchsorted(shifted, records, side="right")
+
+
+# ------------------------------------------------------------------------------ sniffing
+
+
+def sniff_kind(path: Path) -> Literal["csv", "xlsx"]:
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if head.startswith(b"PK\x03\x04"):
+        if not zipfile.is_zipfile(path):
+            raise UnreadableFile("The file looks like a spreadsheet but is damaged.")
+        return "xlsx"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise UnreadableFile(
+            "This is an old-style Excel file (.xls): save it as .xlsx or as CSV and send it again."
+        )
+    if head.startswith(b"%PDF"):
+        raise UnreadableFile("This is a PDF, not a data file: send CSV or XLSX.")
+    return "csv"
+
+
+def detect_encoding(path: Path) -> str:
+    """The encoding to read the file with (a Python codec name)."""
+    with path.open("rb") as handle:
+        head = handle.read(4)
+        if head.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig"
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+        handle.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        multibyte = 0
+        valid = True
+        for chunk in iter(lambda: handle.read(CHUNK), b""):
+            if b"\x00" in chunk:
+                raise UnreadableFile(
+                    "The file contains NUL bytes, so it is not a text (CSV) file. If it is "
+                    "a spreadsheet, save it as .xlsx or CSV."
+                )
+            multibyte += len(_UTF8_MULTIBYTE.findall(chunk))
+            if valid:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    valid = False
+        if valid:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                valid = False
+    if valid:
+        return "utf-8"
+    if multibyte:
+        return "utf-8"  # mostly UTF-8: the bad rows are rejected one by one
+    try:
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(CHUNK), b""):
+                chunk.decode("cp1252")
+    except UnicodeDecodeError:
+        return "latin-1"
+    return "cp1252"
+
+
+ENCODING_NAMES: Final = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8 with byte-order mark",
+    "utf-16": "UTF-16",
+    "cp1252": "Windows-1252 (not UTF-8)",
+    "latin-1": "ISO-8859-1 (not UTF-8)",
+}
+
+
+def transcode(path: Path, encoding: str, target: Path) -> Path:
+    """A UTF-8 copy of ``path`` (without byte-order mark), written in chunks."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    try:
+        with path.open("rb") as source, target.open("wb") as out:
+            for chunk in iter(lambda: source.read(CHUNK), b""):
+                out.write(decoder.decode(chunk).encode("utf-8"))
+            out.write(decoder.decode(b"", final=True).encode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise UnreadableFile(
+            f"The file is not valid {ENCODING_NAMES.get(encoding, encoding)} text "
+            f"(byte {error.start} cannot be read)."
+        ) from None
+    return target
+
+
+def _first_record(path: Path) -> str:
+    with path.open("rb") as handle:
+        head = handle.read(MAX_LINE_BYTES)
+    text = head.decode("utf-8", errors="replace")
+    if not text.strip():
+        raise UnreadableFile("The file is empty.")
+    return text
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter that splits the header (and the next line) into the most columns,
+    consistently; a comma when nothing else does."""
+    lines = text.splitlines()[:20]
+    best, best_width = ",", 1
+    for delimiter in DELIMITERS:
+        rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))
+        rows = [row for row in rows if row]
+        if not rows:
+            continue
+        width = len(rows[0])
+        agreeing = sum(1 for row in rows[1:] if len(row) == width)
+        if width > best_width and (len(rows) == 1 or agreeing >= 1):
+            best, best_width = delimiter, width
+    return best
+
+
+def _headers(text: str, delimiter: str) -> list[str]:
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        headers = next(reader)
+    except (StopIteration, csv.Error) as error:
+        raise UnreadableFile(f"The header row cannot be read: {error}") from None
+    headers = [header.replace("\ufeff", "").strip() for header in headers]
+    while headers and headers[-1] == "":
+        headers.pop()  # trailing delimiters after the last header
+    if not headers:
+        raise UnreadableFile("The first row is empty: it must name the columns.")
+    if len(headers) > MAX_COLUMNS:
+        raise UnreadableFile(f"The file has {len(headers)} columns; at most {MAX_COLUMNS}.")
+    return headers
+
+
+# ------------------------------------------------------------------------------- reading
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def read_csv(
+    path: Path,
+    target: Path,
+    scratch: Path,
+    *,
+    memory_mb: int = 1024,
+    threads: int = 2,
+) -> RawTable:
+    """Read a CSV file into ``target`` (Parquet of text). ``scratch`` is a folder for a
+    UTF-8 copy when the file needs one and for the engine's spill files."""
+    encoding = detect_encoding(path)
+    source = path
+    if encoding != "utf-8":
+        source = transcode(path, encoding, scratch / "utf8.csv")
+    text = _first_record(source)
+    delimiter = sniff_delimiter(text)
+    headers = _headers(text, delimiter)
+    width = len(_headers_raw(text, delimiter))
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
+    names = ", ".join(f"c{i}" for i in range(len(headers)))
+    connection = duckdb.connect(
+        config={
+            "memory_limit": f"{memory_mb}MB",
+            "threads": threads,
+            "temp_directory": str(scratch / "spill"),
+            "enable_external_access": True,
+        }
+    )
+    try:
+        connection.execute(
+            f"""
+            COPY (
+                SELECT row_number() OVER () AS _record, {names}
+                FROM read_csv(
+                    {_quote(str(source))}, auto_detect = false, header = true,
+                    delim = {_quote(delimiter)}, quote = '"', escape = '"',
+                    columns = {columns}, all_varchar = true, strict_mode = true,
+                    null_padding = false, max_line_size = {MAX_LINE_BYTES},
+                    store_rejects = true, rejects_table = 'rejects',
+                    rejects_scan = 'reject_scans', rejects_limit = 0
+                )
+            ) TO {_quote(str(target))} (FORMAT parquet, ROW_GROUP_SIZE 131072)
+            """
+        )
+        rejects = connection.execute(
+            "SELECT line, error_type, error_message, csv_line FROM rejects ORDER BY line"
+        ).fetchall()
+    except duckdb.Error as error:
+        raise UnreadableFile(f"The file cannot be read as CSV: {_engine_message(error)}") from None
+    finally:
+        connection.close()
+    rows = pq.ParquetFile(target).metadata.num_rows
+    rejected: list[Rejected] = []
+    seen: set[int] = set()
+    for line, kind, message, csv_line in rejects:
+        if line in seen:  # one row can fail in several ways; report it once
+            continue
+        seen.add(line)
+        rejected.append(_rejected(int(line), str(kind), str(message), str(csv_line or ""), width))
+    return RawTable(
+        parquet=target,
+        headers=headers,
+        rows=rows,
+        format="csv",
+        encoding=ENCODING_NAMES.get(encoding, encoding),
+        delimiter=delimiter,
+        rejected=rejected,
+        _reject_lines=np.array(sorted(seen), dtype=np.int64),
+    )
+
+
+def _headers_raw(text: str, delimiter: str) -> list[str]:
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    return next(reader)
+
+
+def _engine_message(error: Exception) -> str:
+    text = str(error).split("\n")[0]
+    return re.sub(r"^[A-Za-z ]+Error: ", "", text)[:300]
+
+
+_REJECT_RULES: Final = {
+    "MISSING COLUMNS": "ragged_row",
+    "TOO MANY COLUMNS": "ragged_row",
+    "INVALID ENCODING": "invalid_encoding",
+    "INVALID UNICODE": "invalid_encoding",
+    "UNQUOTED VALUE": "bad_quotes",
+    "UNTERMINATED QUOTES": "bad_quotes",
+    "LINE SIZE OVER MAXIMUM": "line_too_long",
+}
+
+
+def _rejected(line: int, kind: str, message: str, text: str, width: int) -> Rejected:
+    rule = _REJECT_RULES.get(kind, "unreadable_row")
+    text = text.strip("\r\n")
+    if rule == "ragged_row":
+        found = re.search(r"Found: (\d+)", message)
+        words = f"has {found.group(1)} values" if found else "has a different number of values"
+        message = f"This row {words} but the header names {width} columns."
+    elif rule == "invalid_encoding":
+        message = "This row has bytes that are not valid UTF-8 text."
+    elif rule == "bad_quotes":
+        message = "This row has a quote mark that is not closed or not at the start of a value."
+    elif rule == "line_too_long":
+        message = f"This row is longer than {MAX_LINE_BYTES // (1024 * 1024)} MB."
+    else:
+        message = f"This row cannot be read: {message[:200]}"
+    return Rejected(row=line, rule=rule, message=message, text=text[:TEXT_PREVIEW])
+
+
+# ---------------------------------------------------------------------------------- XLSX
+
+
+def _cell_text(value: object, formats: dict[int, str], index: int) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        fmt = formats.get(index)
+        return value.strftime(fmt) if fmt else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        fmt = formats.get(index)
+        return value.strftime(fmt) if fmt else value.isoformat()
+    if isinstance(value, time):
+        fmt = formats.get(index)
+        return value.strftime(fmt) if fmt else value.isoformat()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
+
+
+def read_xlsx(
+    path: Path,
+    target: Path,
+    *,
+    date_formats: Callable[[list[str]], dict[int, str]] | None = None,
+    progress: Progress | None = None,
+) -> RawTable:
+    """Read the first worksheet into ``target`` (Parquet of text). Cells holding real
+    dates are written in the format the layout expects for their column
+    (``date_formats(headers)`` gives it per column position)."""
+    from openpyxl import load_workbook
+
+    stream = path.open("rb")  # a stream: the raw store's names have no extension
+    try:
+        book = load_workbook(stream, read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many kinds for a damaged file
+        stream.close()
+        raise UnreadableFile(f"The spreadsheet cannot be opened: {error}") from None
+    try:
+        sheet = book.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header_row: tuple[object, ...] | None = None
+        header_line = 0
+        for header_line, values in enumerate(rows, start=1):  # noqa: B007 - used after
+            if any(value not in (None, "") for value in values):
+                header_row = values
+                break
+        if header_row is None:
+            raise UnreadableFile("The first worksheet is empty.")
+        headers = [
+            str(v).replace("\ufeff", "").strip() if v is not None else "" for v in header_row
+        ]
+        while headers and headers[-1] == "":
+            headers.pop()
+        if len(headers) > MAX_COLUMNS:
+            raise UnreadableFile(f"The sheet has {len(headers)} columns; at most {MAX_COLUMNS}.")
+        width = len(headers)
+        formats = date_formats(headers) if date_formats else {}
+        schema = pa.schema(
+            [pa.field("_record", pa.int64())]
+            + [pa.field(f"c{i}", pa.string()) for i in range(width)]
+        )
+        rejected: list[Rejected] = []
+        count = 0
+        with pq.ParquetWriter(target, schema) as writer:
+            batch_rows: list[int] = []
+            batch_cols: list[list[str | None]] = [[] for _ in range(width)]
+
+            def flush() -> None:
+                if not batch_rows:
+                    return
+                arrays = [pa.array(batch_rows, pa.int64())] + [
+                    pa.array(column, pa.string()) for column in batch_cols
+                ]
+                writer.write_batch(pa.record_batch(arrays, schema=schema))
+                batch_rows.clear()
+                for column in batch_cols:
+                    column.clear()
+
+            for line, values in enumerate(rows, start=header_line + 1):
+                texts = [_cell_text(value, formats, i) for i, value in enumerate(values)]
+                if all(text in (None, "") for text in texts):
+                    continue
+                extra = [text for text in texts[width:] if text not in (None, "")]
+                if extra:
+                    shown = ", ".join(text or "" for text in texts)
+                    rejected.append(
+                        Rejected(
+                            row=line,
+                            rule="ragged_row",
+                            message=(f"This row has values beyond the {width} named columns."),
+                            text=shown[:TEXT_PREVIEW],
+                        )
+                    )
+                    continue
+                batch_rows.append(line - 1)
+                for i in range(width):
+                    batch_cols[i].append(texts[i] if i < len(texts) else None)
+                count += 1
+                if len(batch_rows) >= XLSX_BATCH:
+                    flush()
+                    if progress:
+                        progress(count)
+            flush()
+    finally:
+        book.close()
+        stream.close()
+    return RawTable(
+        parquet=target,
+        headers=headers,
+        rows=count,
+        format="xlsx",
+        encoding="XLSX",
+        delimiter="",
+        rejected=rejected,
+    )
+
+
+def batches(table: RawTable, size: int = 131_072) -> Iterator[pa.RecordBatch]:
+    yield from pq.ParquetFile(table.parquet).iter_batches(batch_size=size)
