@@ -283,6 +283,7 @@ def _run_stages(job: IngestJob, tracker: _Tracker) -> None:
     quarantined = 0
     unknown = 0
     outside = 0
+    empty_cells = 0
     try:
         for index, (name, table) in enumerate(tables):
             try:
@@ -349,6 +350,7 @@ def _run_stages(job: IngestJob, tracker: _Tracker) -> None:
                 rows_in += outcome.rows_in
                 unknown += outcome.unknown_geography
                 outside += outcome.outside_area
+                empty_cells += outcome.empty_cells
                 job.rows_done += outcome.rows_in
                 job.rows_published += outcome.records.num_rows
                 tracker.stage(
@@ -368,6 +370,8 @@ def _run_stages(job: IngestJob, tracker: _Tracker) -> None:
     job.rows_quarantined = quarantined
     job.unknown_geography = unknown
     job.problem_count = problem_count
+    if empty_cells:
+        notes.append(f"{empty_cells:,} empty month cells hold no count and were not loaded.")
     summary["notes"] = notes
     summary["outside_area"] = outside
     job.summary = summary

@@ -78,6 +78,16 @@ def normalise_header(text: str) -> str:
     return " ".join(text.replace("\ufeff", "").split()).casefold()
 
 
+def name_key(text: str) -> str:
+    """An area's name as compared with the names London's geography knows: case, spacing,
+    "&" for "and" and a leading "London Borough of" do not matter."""
+    key = " ".join(text.replace("&", " and ").split()).casefold()
+    for prefix in ("london borough of ", "royal borough of "):
+        if key.startswith(prefix):
+            key = key[len(prefix) :]
+    return {"city of westminster": "westminster"}.get(key, key)
+
+
 # ---------------------------------------------------------------------------------- plan
 
 
@@ -224,6 +234,7 @@ class Outcome:
     rows_in: int
     unknown_geography: int
     outside_area: int
+    empty_cells: int = 0
 
 
 class _Problems:
@@ -282,21 +293,20 @@ def _clean_text(column: pa.Array) -> pa.Array:
 
 
 def _text_fields(batch: pa.RecordBatch, plan: Plan) -> tuple[dict[str, pa.Array], np.ndarray]:
-    """Each field's text, trimmed (empty as null), and each row's record number; melted
-    layouts give one row per record and period."""
+    """Each field's text, trimmed (empty as null), and for each resulting row the position
+    of its record in the batch; melted layouts give one row per record and period."""
     length = batch.num_rows
-    records = batch.column("_record").to_numpy(zero_copy_only=False).astype(np.int64)
     texts: dict[str, pa.Array] = {}
     for name, source in plan.sources.items():
         texts[name] = _clean_text(batch.column(source))
     for name, value in plan.layout.constants.items():
         texts[name] = pa.array([value] * length, pa.string())
     if not plan.layout.melt:
-        return texts, records
+        return texts, np.arange(length, dtype=np.int64)
     melt = plan.layout.melt
     periods = len(plan.melt)
     if periods == 0:
-        return {name: array[:0] for name, array in texts.items()}, records[:0]
+        return {name: array[:0] for name, array in texts.items()}, np.zeros(0, dtype=np.int64)
     take = pa.array(np.tile(np.arange(length, dtype=np.int64), periods))
     out = {name: pc.take(array, take) for name, array in texts.items()}
     out[melt.value] = pa.concat_arrays(
@@ -306,7 +316,7 @@ def _text_fields(batch: pa.RecordBatch, plan: Plan) -> tuple[dict[str, pa.Array]
         np.array([column.value for column in plan.melt], dtype="datetime64[D]"), length
     )
     out[melt.into] = pa.array(months.astype("datetime64[D]").astype(str), pa.string())
-    return out, np.tile(records, periods)
+    return out, np.tile(np.arange(length, dtype=np.int64), periods)
 
 
 def _check_temporal(text: pa.Array, kind: str, fmt: str | None) -> tuple[pa.Array, np.ndarray]:
@@ -564,10 +574,8 @@ def _resolve(
     if value is None:
         return (None, None, None)
     key = value.strip()
-    if match == "name":
-        key = places.names.get(level, {}).get(" ".join(key.split()).casefold()) or ""
-    else:
-        key = key.upper()
+    by_name = places.names.get(level, {})
+    key = (by_name.get(name_key(key)) or "") if match == "name" else key.upper()
     if level == "lsoa":
         found = places.lsoa.get(key)
         return (key, found[0], found[1]) if found else (None, None, None)
@@ -665,13 +673,18 @@ def process(
     """One batch of text records (``_record`` and ``c0 .. cN``) to published records,
     problems and quarantined rows. ``rows_of`` gives each record's row in the file."""
     spec = plan.spec
-    texts, records = _text_fields(batch, plan)
-    rows = (
-        rows_of
-        if not plan.layout.melt
-        else np.tile(rows_of, max(len(plan.melt), 1))[: len(records)]
-    )
-    length = len(records)
+    texts, positions = _text_fields(batch, plan)
+    skipped = 0
+    if plan.layout.melt and len(positions):
+        # An empty month cell holds no count: it is not a record, and not a problem.
+        filled = _mask(pc.is_valid(texts[plan.layout.melt.value]))
+        skipped = int((~filled).sum())
+        if skipped:
+            keep_filled = pa.array(filled)
+            texts = {name: pc.filter(array, keep_filled) for name, array in texts.items()}
+            positions = positions[filled]
+    rows = np.asarray(rows_of, dtype=np.int64)[positions]
+    length = len(positions)
     problems = _Problems()
     values: dict[str, pa.Array] = {}
     for spec_field in spec.fields:
@@ -698,7 +711,7 @@ def process(
     xy = _coordinates(plan, values, rows, problems)
     bad = problems.bad if problems.bad is not None else np.zeros(length, dtype=bool)
     keep = pa.array(~bad)
-    quarantine = _quarantine(batch, plan, problems.table(), bad, rows)
+    quarantine = _quarantine(batch, problems.table(), positions[bad], rows[bad])
     values = {name: pc.filter(array, keep) for name, array in values.items()}
     kept_rows = rows[~bad]
     if xy is not None:
@@ -747,6 +760,7 @@ def process(
         rows_in=len(rows_of),
         unknown_geography=int(unknown.sum()),
         outside_area=int(outside.sum()),
+        empty_cells=skipped,
     )
 
 
@@ -774,20 +788,14 @@ def quarantine_schema(headers: list[str]) -> pa.Schema:
 
 
 def _quarantine(
-    batch: pa.RecordBatch, plan: Plan, problems: pa.Table, bad: np.ndarray, rows: np.ndarray
+    batch: pa.RecordBatch, problems: pa.Table, positions: np.ndarray, rows: np.ndarray
 ) -> pa.Table:
     """The file's rows behind refused records, once each, with every reason."""
-    length = batch.num_rows
-    if not bad.any():
+    if len(positions) == 0:
         return pa.table({"row": pa.array([], pa.int64())})
-    if plan.layout.melt and plan.melt:
-        positions = np.flatnonzero(bad) % length
-    else:
-        positions = np.flatnonzero(bad)
-    positions = np.unique(positions)
-    batch_rows = rows[:length]
+    positions, first = np.unique(positions, return_index=True)
+    chosen_rows = rows[first]
     picked = batch.take(pa.array(positions))
-    chosen_rows = batch_rows[positions]
     errors = problems.filter(pc.equal(problems.column("severity"), "error"))
     reasons: dict[int, list[str]] = {}
     for row, name, rule in zip(

@@ -11,7 +11,7 @@ from safestats.accounts.models import Role
 from safestats.geography import selectors as geography
 from safestats.geography.models import Borough, Lsoa, Ward
 from safestats.ingest.models import IngestJob
-from safestats.ingest.processing import Places
+from safestats.ingest.processing import Places, name_key
 
 
 def places() -> Places:
@@ -35,13 +35,13 @@ def places() -> Places:
     boroughs = frozenset(Borough.objects.values_list("code", flat=True))
     names: dict[str, dict[str, str | None]] = defaultdict(dict)
     for code, name in Borough.objects.values_list("code", "name"):
-        names["borough"][" ".join(name.split()).casefold()] = code
+        names["borough"][name_key(name)] = code
     for code, name in Ward.objects.filter(vintage="WD25").values_list("code", "name"):
-        key = " ".join(name.split()).casefold()
+        key = name_key(name)
         # A ward name used in two boroughs cannot say which ward it is.
         names["ward"][key] = None if key in names["ward"] else code
     for code, name in Lsoa.objects.filter(vintage="2021").values_list("code", "name"):
-        names["lsoa"][" ".join(name.split()).casefold()] = code
+        names["lsoa"][name_key(name)] = code
     return Places(
         lsoa=lsoa,
         ward=wards,
