@@ -319,11 +319,41 @@ def _text_fields(batch: pa.RecordBatch, plan: Plan) -> tuple[dict[str, pa.Array]
     return out, np.tile(np.arange(length, dtype=np.int64), periods)
 
 
+_FORMAT_PARTS: Final = {
+    "%Y": r"(?P<Y>\d{4})",
+    "%m": r"(?P<m>\d{1,2})",
+    "%d": r"(?P<d>\d{1,2})",
+    "%H": r"\d{1,2}",
+    "%M": r"\d{1,2}",
+    "%S": r"\d{1,2}",
+    "%y": r"\d{2}",
+    "%%": "%",
+}
+
+
+def _format_regex(fmt: str) -> str | None:
+    """A regular expression matching what ``fmt`` reads, with the day captured as ``d``;
+    None when the format uses a code this does not know (names of months, AM/PM...)."""
+    out = ["^"]
+    position = 0
+    while position < len(fmt):
+        if fmt[position] == "%":
+            part = _FORMAT_PARTS.get(fmt[position : position + 2])
+            if part is None:
+                return None
+            out.append(part)
+            position += 2
+        else:
+            out.append(re.escape(fmt[position]))
+            position += 1
+    out.append("$")
+    return "".join(out)
+
+
 def _check_temporal(text: pa.Array, kind: str, fmt: str | None) -> tuple[pa.Array, np.ndarray]:
     """Parse text as ``kind`` with ``fmt`` (ISO when None). Returns the values and the mask
-    of text that is not such a value. A date the format accepts only by rolling over (31
-    February) is refused: each distinct value whose round trip differs is checked again by
-    Python's strict parser."""
+    of text that is not such a value. A date the parser accepts only by rolling over (31
+    February becomes 2 March) is refused: the day written must be the day read."""
     iso = {
         "date": "%Y-%m-%d",
         "month": "%Y-%m-%d",
@@ -331,22 +361,15 @@ def _check_temporal(text: pa.Array, kind: str, fmt: str | None) -> tuple[pa.Arra
         "time": "%H:%M:%S",
     }
     fmt = fmt or iso[kind]
-    encoded = pc.dictionary_encode(text)
-    values = encoded.dictionary
-    parsed = pc.strptime(values, format=fmt, unit="s", error_is_null=True)
-    round_trip = pc.strftime(parsed, format=fmt)
-    exact = _mask(pc.equal(round_trip, values))
-    candidates = np.flatnonzero(~exact)
-    if len(candidates):
-        fixed = parsed.to_pylist()
-        for index in candidates:
-            value = values[int(index)].as_py()
-            try:
-                fixed[index] = datetime.strptime(value, fmt)  # noqa: DTZ007 - naive by design
-            except ValueError:
-                fixed[index] = None
-        parsed = pa.array(fixed, pa.timestamp("s"))
-    full = pc.take(parsed, encoded.indices)
+    parsed = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
+    pattern = _format_regex(fmt) if "%d" in fmt else None
+    if pattern is not None:
+        written = pc.struct_field(pc.extract_regex(text, pattern), "d")
+        rolled = pc.not_equal(pc.cast(written, pa.int64()), pc.day(parsed))
+        parsed = pc.if_else(pc.fill_null(rolled, False), pa.scalar(None, parsed.type), parsed)
+    elif "%d" in fmt:
+        parsed = _strict_round_trip(text, parsed, fmt)
+    full = parsed
     bad = _mask(pc.and_(pc.is_valid(text), pc.is_null(full)))
     if kind in ("date", "month"):
         day = pc.cast(full, pa.date32())
@@ -360,6 +383,23 @@ def _check_temporal(text: pa.Array, kind: str, fmt: str | None) -> tuple[pa.Arra
         )
         return pc.cast(pc.cast(seconds, pa.int32()), pa.time32("s")), bad
     return full, bad
+
+
+def _strict_round_trip(text: pa.Array, parsed: pa.Array, fmt: str) -> pa.Array:
+    """For formats :func:`_format_regex` cannot read: each distinct value whose round
+    trip differs is checked again by Python's strict parser."""
+    encoded = pc.dictionary_encode(text)
+    values = encoded.dictionary
+    first = pc.strptime(values, format=fmt, unit="s", error_is_null=True)
+    exact = _mask(pc.equal(pc.strftime(first, format=fmt), values))
+    fixed = first.to_pylist()
+    for index in np.flatnonzero(~exact):
+        try:
+            fixed[index] = datetime.strptime(values[int(index)].as_py(), fmt)  # noqa: DTZ007
+        except ValueError:
+            fixed[index] = None
+    del parsed
+    return pc.take(pa.array(fixed, pa.timestamp("s")), encoded.indices)
 
 
 def _code_lookup(spec: DatasetSpec, spec_field: FieldSpec) -> tuple[pa.Array, pa.Array] | None:

@@ -2,7 +2,7 @@
 delimiter, without holding it in memory.
 
 A file is read into a Parquet file of text columns ``c0 .. cN`` (one per header, in order)
-plus ``_record`` (the record's position), in one streaming pass by DuckDB (CSV) or
+in file order (:func:`batches` numbers the records), in one streaming pass by DuckDB (CSV) or
 openpyxl in read-only mode (XLSX). Rows that cannot be read as records of the header's
 width, or whose bytes are not text in the file's encoding, are not lost: each comes back as
 a :class:`Rejected` with its line number, the reason and the line itself, for quarantine.
@@ -110,7 +110,6 @@ def detect_encoding(path: Path) -> str:
             return "utf-16"
         handle.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8")()
-        multibyte = 0
         valid = True
         for chunk in iter(lambda: handle.read(CHUNK), b""):
             if b"\x00" in chunk:
@@ -118,7 +117,6 @@ def detect_encoding(path: Path) -> str:
                     "The file contains NUL bytes, so it is not a text (CSV) file. If it is "
                     "a spreadsheet, save it as .xlsx or CSV."
                 )
-            multibyte += len(_UTF8_MULTIBYTE.findall(chunk))
             if valid:
                 try:
                     decoder.decode(chunk)
@@ -131,7 +129,7 @@ def detect_encoding(path: Path) -> str:
                 valid = False
     if valid:
         return "utf-8"
-    if multibyte:
+    if _has_utf8_characters(path):
         return "utf-8"  # mostly UTF-8: the bad rows are rejected one by one
     try:
         with path.open("rb") as handle:
@@ -140,6 +138,11 @@ def detect_encoding(path: Path) -> str:
     except UnicodeDecodeError:
         return "latin-1"
     return "cp1252"
+
+
+def _has_utf8_characters(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return any(_UTF8_MULTIBYTE.search(chunk) for chunk in iter(lambda: handle.read(CHUNK), b""))
 
 
 ENCODING_NAMES: Final = {
@@ -248,7 +251,7 @@ def read_csv(
         connection.execute(
             f"""
             COPY (
-                SELECT row_number() OVER () AS _record, {names}
+                SELECT {names}
                 FROM read_csv(
                     {_quote(str(source))}, auto_detect = false, header = true,
                     delim = {_quote(delimiter)}, quote = '"', escape = '"',
@@ -257,7 +260,8 @@ def read_csv(
                     store_rejects = true, rejects_table = 'rejects',
                     rejects_scan = 'reject_scans', rejects_limit = 0
                 )
-            ) TO {_quote(str(target))} (FORMAT parquet, ROW_GROUP_SIZE 131072)
+            ) TO {_quote(str(target))}
+            (FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE 131072)
             """
         )
         rejects = connection.execute(
@@ -447,4 +451,16 @@ def read_xlsx(
 
 
 def batches(table: RawTable, size: int = 131_072) -> Iterator[pa.RecordBatch]:
-    yield from pq.ParquetFile(table.parquet).iter_batches(batch_size=size)
+    """The table's records in file order, each batch with its ``_record`` positions (the
+    engine keeps insertion order, so a CSV's records are numbered as they are read)."""
+    position = 0
+    for batch in pq.ParquetFile(table.parquet).iter_batches(batch_size=size):
+        if "_record" not in batch.schema.names:
+            records = pa.array(
+                np.arange(position + 1, position + 1 + batch.num_rows, dtype=np.int64)
+            )
+            batch = pa.RecordBatch.from_arrays(
+                [records, *batch.columns], names=["_record", *batch.schema.names]
+            )
+        position += batch.num_rows
+        yield batch

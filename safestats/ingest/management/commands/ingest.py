@@ -3,6 +3,7 @@ as an upload, with a progress bar, and print what happened."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,11 @@ class Command(BaseCommand):
             help="write every problem found (row, field, value, rule) to this CSV file",
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        parser.add_argument(
+            "--json",
+            action="store_true",
+            help="print the job's outcome as one JSON object (for scripts) instead of words",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         dataset = Dataset.objects.filter(pk=options["dataset"]).first()
@@ -69,13 +75,14 @@ class Command(BaseCommand):
             )
         except (ValueError, rawstore.UploadTooLarge) as error:
             raise CommandError(str(error)) from None
-        self.stdout.write(f"Job {job.pk}: loading {len(incoming)} file(s) into {dataset.pk}.")
+        if not options["json"]:
+            self.stdout.write(f"Job {job.pk}: loading {len(incoming)} file(s) into {dataset.pk}.")
         if options["queue"]:
             services.enqueue(job)
             self.stdout.write("Queued: `safestats worker` will run it.")
             return
         bar = None
-        if not options["no_progress"]:
+        if not options["no_progress"] and not options["json"]:
             bar = tqdm(total=100, unit="%", desc="Starting", file=self.stderr._out, leave=True)
 
         def hook(current: IngestJob) -> None:
@@ -90,7 +97,10 @@ class Command(BaseCommand):
         finally:
             if bar is not None:
                 bar.close()
-        self._report(job, options["problems"])
+        if options["json"]:
+            self.stdout.write(json.dumps(_as_json(job), sort_keys=True))
+        else:
+            self._report(job, options["problems"])
         if job.status not in (JobStatus.PUBLISHED, JobStatus.UNCHANGED):
             raise CommandError(f"{job.get_status_display()}: {job.message}")
 
@@ -119,6 +129,22 @@ class Command(BaseCommand):
             self.stdout.write(f"  Problems written to {problems}.")
         if job.status in (JobStatus.PUBLISHED, JobStatus.UNCHANGED):
             self.stdout.write(self.style.SUCCESS(job.message))
+
+
+def _as_json(job: IngestJob) -> dict[str, Any]:
+    return {
+        "job": job.pk,
+        "dataset": job.dataset_id,
+        "status": job.status,
+        "message": job.message,
+        "rows": job.rows_total,
+        "rows_published": job.rows_published,
+        "rows_quarantined": job.rows_quarantined,
+        "problems": job.problem_count,
+        "unknown_geography": job.unknown_geography,
+        "version": job.version.number if job.version else None,
+        "summary": job.summary,
+    }
 
 
 def _chunks(path: Path) -> Any:
