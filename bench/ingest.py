@@ -58,7 +58,10 @@ def instance(home: Path) -> dict[str, str]:
     subprocess.run([safestats, "catalogue", "sync"], env=env, check=True, capture_output=True)
     if (GEOGRAPHY / "london_lsoa_2021.geojson").is_file():
         subprocess.run(
-            [safestats, "geography", "load", str(GEOGRAPHY)], env=env, check=True, capture_output=True
+            [safestats, "geography", "load", str(GEOGRAPHY)],
+            env=env,
+            check=True,
+            capture_output=True,
         )
     return env
 
@@ -78,8 +81,8 @@ def measure(rows: int, work: Path) -> dict[str, Any]:
     generated = time.perf_counter() - started
     size_mb = source.stat().st_size / 1e6
     baseline_code = (
-        "import duckdb, sys; duckdb.sql(\"COPY (SELECT * FROM read_csv('\" + sys.argv[1] + "
-        "\"')) TO '\" + sys.argv[2] + \"' (FORMAT parquet)\")"
+        'import duckdb, sys; duckdb.sql("COPY (SELECT * FROM read_csv(\'" + sys.argv[1] + '
+        '"\')) TO \'" + sys.argv[2] + "\' (FORMAT parquet)")'
     )
     duck_s, duck_mb, _ = run(
         [str(BIN / "python"), "-c", baseline_code, str(source), str(work / "baseline.parquet")], env
