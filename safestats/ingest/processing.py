@@ -657,6 +657,47 @@ def _suppress(
         values[name] = pa.array(np.where(finite, array, 0.0), pa.float64(), mask=~finite)
 
 
+# What a free-text field screened for personal details must not keep (RE2 syntax): e-mail
+# addresses, UK telephone numbers, NHS numbers (10 digits, often 3-3-4) and full postcodes.
+PID_PATTERNS: Final = (
+    r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
+    r"(?:\+44\s?|\b0)(?:\d[\s-]?){9,10}\b",
+    r"\b\d{3}[\s-]?\d{3}[\s-]?\d{4}\b",
+    r"(?i)\b[A-Z]{1,2}[0-9][A-Z0-9]?\s*[0-9][A-Z]{2}\b",
+)
+PID_REPLACEMENT: Final = "[removed]"
+
+
+def _screen_free_text(
+    plan: Plan, values: dict[str, pa.Array], rows: np.ndarray, problems: _Problems
+) -> None:
+    """Free text marked ``pid_screening`` keeps no e-mail address, telephone or NHS number
+    or postcode: each is replaced by [removed], and the row gets a warning (which does not
+    repeat the value)."""
+    for spec_field in plan.spec.fields:
+        text = values.get(spec_field.name)
+        if not spec_field.pid_screening or text is None:
+            continue
+        found = np.zeros(len(text), dtype=bool)
+        for pattern in PID_PATTERNS:
+            found |= _mask(pc.match_substring_regex(text, pattern))
+            text = pc.replace_substring_regex(text, pattern, PID_REPLACEMENT)
+        values[spec_field.name] = text
+        problems.add(
+            found,
+            rows=rows,
+            name=spec_field.name,
+            column=plan.column_of(spec_field.name),
+            values=pa.array([PID_REPLACEMENT] * len(text), pa.string()),
+            rule="personal_details_removed",
+            severity="warning",
+            message=(
+                f"{spec_field.name} held what looks like an e-mail address, telephone or NHS "
+                "number or postcode: it was replaced by [removed]"
+            ),
+        )
+
+
 def _pseudonymise(plan: Plan, values: dict[str, pa.Array], key: bytes) -> None:
     for spec_field in plan.spec.fields:
         name = spec_field.name
@@ -764,6 +805,8 @@ def process(
         outside = located & unknown
     _suppress(plan, values, xy, places)
     _pseudonymise(plan, values, token_key)
+    screening = _Problems()
+    _screen_free_text(plan, values, kept_rows, screening)
     schema = output_schema(spec)
     count = len(kept_rows)
     columns = []
@@ -778,7 +821,7 @@ def process(
             columns.append(pc.cast(values[column.name], column.type))
         else:
             columns.append(pa.nulls(count, column.type))
-    problem_table = problems.table()
+    problem_table = pa.concat_tables([problems.table(), screening.table()])
     location = spec.location
     if outside.any() and location is not None:
         note = _Problems()
