@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from safestats.catalogue.spec import DatasetSpec
+from safestats.ingest.processing import RECORD_KEY
 
 MANIFEST = "manifest.json"
 
@@ -79,6 +80,18 @@ def dataset_lock(data_dir: Path, dataset_id: str, waiting: Callable[[], None]) -
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def record_identity(spec: DatasetSpec) -> str | None:
+    """The field that says which record a row is, when the dataset has one: the first
+    identifier that is kept, as a token or as published."""
+    for spec_field in spec.fields:
+        if spec_field.role == "identifier" and spec_field.pseudonymise in (
+            "hmac_token",
+            "keep_public",
+        ):
+            return spec_field.name
+    return None
+
+
 def _sha256(path: Path) -> str:
     sha = hashlib.sha256()
     with path.open("rb") as handle:
@@ -102,6 +115,7 @@ def build_version(
 ) -> Built:
     """Write the new version under ``datasets/<id>/<folder_name>`` and return what it
     holds. Nothing is visible under that name until it is complete."""
+    identity = record_identity(spec)
     parent = data_dir / "datasets" / spec.id
     parent.mkdir(parents=True, exist_ok=True)
     final = parent / folder_name
@@ -146,7 +160,19 @@ def build_version(
                 f"SELECT count(*) FROM {old} WHERE {period} IN (SELECT period FROM periods)"
             ).fetchone()
             replaced = int(replaced_row[0]) if replaced_row else 0
-            source = f"({kept}) UNION ALL BY NAME (SELECT * FROM {new})"
+            incoming = f"SELECT * FROM {new}"
+            if identity is not None:
+                # A record sent again (the same identifier in a replaced month) keeps the
+                # key it had, so cell-key noise does not change because a month was resent.
+                key, ident = _ident(RECORD_KEY), _ident(identity)
+                incoming = (
+                    f"SELECT n.* REPLACE (coalesce(o.kept_key, n.{key}) AS {key}) "
+                    f"FROM {new} AS n LEFT JOIN (SELECT {ident} AS kept_id, "
+                    f"min({key}) AS kept_key FROM {old} WHERE {period} IN "
+                    f"(SELECT period FROM periods) AND {ident} IS NOT NULL GROUP BY 1) AS o "
+                    f"ON n.{ident} = o.kept_id"
+                )
+            source = f"({kept}) UNION ALL BY NAME ({incoming})"
         else:
             source = f"SELECT * FROM {new}"
         connection.execute(

@@ -409,3 +409,20 @@ def test_a_file_whose_columns_match_no_layout_fails_and_names_what_is_missing(
     assert "'Crime type'" in job.message
     assert Dataset.objects.get(pk="police-uk-street").current_version is None
     assert IngestJob.objects.get(pk=job.pk).finished_at is not None
+
+
+def test_a_record_sent_again_in_a_resubmitted_month_keeps_its_record_key(
+    ready: Path, tmp_path: Path
+) -> None:
+    first = [street_row(n, "2024-03") for n in range(1, 5)]
+    load("police-uk-street", write_rows(tmp_path / "a.csv", STREET, first))
+    before = dict(current_rows("police-uk-street", "crime_id, _record_key"))
+    # The month again: crimes 1 and 2 corrected, 3 and 4 withdrawn, 5 new.
+    again = [street_row(n, "2024-03", crime_type="Robbery") for n in (1, 2, 5)]
+    job = load("police-uk-street", write_rows(tmp_path / "b.csv", STREET, again))
+    assert job.status == JobStatus.PUBLISHED, job.message
+    after = dict(current_rows("police-uk-street", "crime_id, _record_key"))
+    assert set(after) == {crime_id(1), crime_id(2), crime_id(5)}
+    assert after[crime_id(1)] == before[crime_id(1)]
+    assert after[crime_id(2)] == before[crime_id(2)]
+    assert after[crime_id(5)] not in before.values()
