@@ -181,6 +181,36 @@ def test_a_file_over_the_size_limit_is_refused_while_it_streams(
     assert raw_files(ready) == []
 
 
+def test_the_upload_checks_the_csrf_token_after_taking_over_the_upload(
+    ready: Path, provider: User
+) -> None:
+    # The upload page is exempt from the CSRF middleware (its upload handler must be in
+    # place before the body is read) and checks the token itself.
+    client = signed_in(provider)
+    strict = Client(enforce_csrf_checks=True)
+    strict.cookies = client.cookies
+    token = csrf_from(strict.get("/ingest/upload").content.decode())
+    refused = upload(strict, street_csv(3))
+    assert refused.status_code == 403
+    assert not IngestJob.objects.exists() and raw_files(ready) == []
+    with override_settings(SAFESTATS_MAX_UPLOAD_MB=1):
+        big: dict[str, Any] = {"csrfmiddlewaretoken": token, "dataset": STREET}
+        big["data_files"] = [SimpleUploadedFile("huge.csv", b"x" * (1536 * 1024))]
+        too_large = strict.post("/ingest/upload", big)
+        assert too_large.status_code == 200 and "huge.csv is larger than" in text(too_large)
+    accepted = strict.post(
+        "/ingest/upload",
+        {
+            "csrfmiddlewaretoken": token,
+            "dataset": STREET,
+            "data_files": [SimpleUploadedFile("street.csv", street_csv(3))],
+            "tolerance": "50",
+        },
+    )
+    assert accepted.status_code == 302
+    assert IngestJob.objects.get().status == JobStatus.PUBLISHED
+
+
 def test_a_provider_cannot_see_another_organisations_job(ready: Path, provider: User) -> None:
     hackney = make_organisation("Hackney CSP", "hackney.gov.uk")
     theirs = IngestJob.objects.create(
