@@ -21,7 +21,6 @@ from safestats.ingest import rawstore, selectors, services
 from safestats.ingest.forms import ProvidersForm, UploadForm, tolerance_words
 from safestats.ingest.models import IngestJob, JobStatus
 from safestats.ingest.uploads import SizeLimitedUploadHandler, with_size_limit
-from safestats.organisations.models import Organisation, OrganisationStatus
 from safestats.web.refusals import add_refusal
 
 loaders = role_required(Role.DATA_PROVIDER, Role.PLATFORM_ADMIN)
@@ -167,20 +166,7 @@ def providers(request: HttpRequest, dataset_id: str) -> HttpResponse:
     if dataset is None:
         raise Http404("No such dataset")
     current = list(dataset.provider_organisations.values_list("pk", flat=True))
-    # Approved organisations, and any current provider that is no longer approved (so it
-    # can be removed).
-    organisations = Organisation.objects.filter(pk__in=current) | Organisation.objects.filter(
-        status=OrganisationStatus.APPROVED
-    )
-    choices = [
-        (
-            o.pk,
-            o.name
-            if o.status == OrganisationStatus.APPROVED
-            else f"{o.name} ({o.get_status_display().lower()})",
-        )
-        for o in organisations.distinct().order_by("name")
-    ]
+    choices = selectors.provider_choices(dataset)
     if request.method == "POST":
         form = ProvidersForm(request.POST, choices=choices)
         if form.is_valid():
