@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("safestats.organisations.urls")),
     path("", include("safestats.audit.urls")),
     path("", include("safestats.catalogue.urls")),
+    path("", include("safestats.ingest.urls")),
 ]
 
 handler400 = "safestats.web.views.bad_request"

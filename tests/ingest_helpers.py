@@ -86,3 +86,51 @@ def data_store_files(home: Path) -> set[str]:
         for path in (home / "data").rglob("*")
         if path.is_file() and path.name != ".lock"
     }
+
+
+# A police.uk street-level crime file, as the upload pages and journeys send it.
+STREET_HEADERS = [
+    "Crime ID",
+    "Month",
+    "Reported by",
+    "Falls within",
+    "Longitude",
+    "Latitude",
+    "Location",
+    "LSOA code",
+    "LSOA name",
+    "Crime type",
+    "Last outcome category",
+    "Context",
+]
+MPS = "Metropolitan Police Service"
+
+
+def street_row(n: int, month: str = "2024-01", crime_type: str = "Burglary") -> list[str]:
+    """A good record in Westminster (inside the synthetic geography's western LSOA)."""
+    return [
+        f"{n:064x}",
+        month,
+        MPS,
+        MPS,
+        "-0.135",
+        "51.505",
+        "On or near Whitehall",
+        "E01004736",
+        "Westminster 001A",
+        crime_type,
+        "Under investigation",
+        "",
+    ]
+
+
+# A record whose month is no date and whose crime type is not in the code list.
+BAD_STREET_ROW = [f"{999:064x}", "2024-02-31", MPS, MPS, "", "", "", "", "", "Rustling", "", ""]
+
+
+def street_csv(good: int, *, bad: bool = True) -> bytes:
+    """``good`` good records, then (by default) the one bad record, as CSV bytes."""
+    buffer = io.StringIO()
+    rows = [street_row(n) for n in range(1, good + 1)] + ([BAD_STREET_ROW] if bad else [])
+    csv.writer(buffer).writerows([STREET_HEADERS, *rows])
+    return buffer.getvalue().encode("utf-8")

@@ -15,3 +15,7 @@ os.environ.setdefault("SAFESTATS_HOME", tempfile.mkdtemp(prefix="safestats-test-
 instance.prepare(Path(os.environ["SAFESTATS_HOME"]))
 
 from config.settings import *  # noqa: E402, F403
+
+# Background jobs run at once, inside the request that queues them, so a test sees a load
+# finished when the upload page answers (django-tasks' own synchronous backend).
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

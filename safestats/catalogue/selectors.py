@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from safestats.access.policy import Decision, Level
 from safestats.access.services import decide
 from safestats.accounts.models import User
-from safestats.catalogue.models import Dataset, DatasetSpecVersion, DatasetVersion
+from safestats.catalogue.models import Dataset, DatasetSpecVersion, DatasetVersion, VersionStatus
 from safestats.catalogue.spec import DatasetSpec
 
 
@@ -52,4 +52,17 @@ def spec_history(dataset: Dataset) -> list[DatasetSpecVersion]:
         dataset.spec_versions.order_by("-number").only(
             "number", "spec_hash", "source", "source_path", "created_at", "created_by"
         )
+    )
+
+
+def rollback_targets(dataset: Dataset) -> set[int]:
+    """The numbers of the versions ``dataset`` can be rolled back to: the published ones
+    older than its current version."""
+    current = dataset.current_version
+    if current is None:
+        return set()
+    return set(
+        dataset.versions.filter(
+            status=VersionStatus.PUBLISHED, number__lt=current.number
+        ).values_list("number", flat=True)
     )

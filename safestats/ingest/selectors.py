@@ -8,10 +8,12 @@ from collections import defaultdict
 from django.db.models import QuerySet
 
 from safestats.accounts.models import Role
+from safestats.catalogue.models import Dataset
 from safestats.geography import selectors as geography
 from safestats.geography.models import Borough, Lsoa, Ward
 from safestats.ingest.models import IngestJob
 from safestats.ingest.processing import Places, name_key
+from safestats.organisations.models import Organisation, OrganisationStatus
 
 
 def places() -> Places:
@@ -61,3 +63,22 @@ def jobs_visible_to(user: object) -> QuerySet[IngestJob]:
     if role == Role.DATA_PROVIDER and getattr(user, "organisation_id", None):
         return jobs.filter(organisation_id=user.organisation_id)  # type: ignore[attr-defined]
     return jobs.none()
+
+
+def provider_choices(dataset: Dataset) -> list[tuple[int, str]]:
+    """The organisations a platform administrator may choose as providers of ``dataset``:
+    every approved one, and any current provider that no longer is (so it can be
+    removed), its status then named. By name."""
+    current = dataset.provider_organisations.values_list("pk", flat=True)
+    organisations = Organisation.objects.filter(pk__in=list(current)) | Organisation.objects.filter(
+        status=OrganisationStatus.APPROVED
+    )
+    return [
+        (
+            o.pk,
+            o.name
+            if o.status == OrganisationStatus.APPROVED
+            else f"{o.name} ({o.get_status_display().lower()})",
+        )
+        for o in organisations.distinct().order_by("name")
+    ]

@@ -270,3 +270,53 @@ def record_download(job: IngestJob, what: str, *, by: Any, request: HttpRequest 
         payload={"job": job.pk, "what": what},
         request=request,
     )
+
+
+# ------------------------------------------------------------------- who provides what
+
+
+def set_provider_organisations(
+    *,
+    dataset: Dataset,
+    organisation_ids: Iterable[int],
+    by: Any,
+    request: HttpRequest | None = None,
+) -> list[int]:
+    """Make ``organisation_ids`` the organisations whose data providers may load
+    ``dataset``. An organisation can be added only while it is approved (one already a
+    provider may stay while suspended, so that removing it is a separate decision).
+    Audited ``dataset.providers_changed`` with the ids before and after; returns the ids
+    after, sorted. Raises ValueError naming an organisation that cannot be added."""
+    from safestats.organisations.models import Organisation, OrganisationStatus
+
+    wanted = sorted(set(organisation_ids))
+    with transaction.atomic():
+        locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
+        before = sorted(locked.provider_organisations.values_list("pk", flat=True))
+        found = {o.pk: o for o in Organisation.objects.filter(pk__in=wanted)}
+        for pk in wanted:
+            organisation = found.get(pk)
+            if organisation is None:
+                raise ValueError(f"There is no organisation {pk}.")
+            if pk not in before and organisation.status != OrganisationStatus.APPROVED:
+                raise ValueError(
+                    f"{organisation.name} is {organisation.get_status_display().lower()}: "
+                    "only approved organisations can be made providers of a dataset."
+                )
+        if wanted == before:
+            return before
+        locked.provider_organisations.set(wanted)
+        record(
+            "dataset.providers_changed",
+            actor=by,
+            target=locked,
+            payload={
+                "dataset": locked.pk,
+                "before": before,
+                "after": wanted,
+                "added": [pk for pk in wanted if pk not in before],
+                "removed": [pk for pk in before if pk not in wanted],
+            },
+            request=request,
+        )
+    return wanted

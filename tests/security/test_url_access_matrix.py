@@ -9,6 +9,7 @@ permitted, 404 not found (another organisation's records), 405 wrong method.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from safestats.accounts.models import Role
 from safestats.audit.services import Actor
 from safestats.catalogue.services import add_dataset
+from safestats.ingest.models import IngestJob, JobStatus
 from tests.catalogue_specs import as_yaml, minimal_spec
 from tests.signin import PASSWORD, enrol, make_member, make_organisation, sign_in
 
@@ -77,6 +79,14 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "catalogue:index": ("/catalogue", SIGNED_IN_ONLY),
     "catalogue:new": ("/catalogue/new", only(Role.PLATFORM_ADMIN)),
     "catalogue:dataset": ("/catalogue/{dataset}", SIGNED_IN_ONLY),
+    # The dataset has no version 1: a platform administrator is told so, everyone else refused.
+    "catalogue:rollback": ("/catalogue/{dataset}/rollback/1", only(Role.PLATFORM_ADMIN) | {"platform_admin": 404}),
+    "ingest:index": ("/ingest", only(Role.DATA_PROVIDER, Role.PLATFORM_ADMIN)),
+    "ingest:upload": ("/ingest/upload", only(Role.DATA_PROVIDER, Role.PLATFORM_ADMIN)),
+    # A job of the users' own organisation: hidden (404) from anyone who may not see it.
+    "ingest:job": ("/ingest/jobs/{job}", only(Role.DATA_PROVIDER, Role.PLATFORM_ADMIN, others=404)),
+    "ingest:problems_csv": ("/ingest/jobs/{job}/problems.csv", only(Role.DATA_PROVIDER, Role.PLATFORM_ADMIN, others=404)),
+    "ingest:quarantine_csv": ("/ingest/jobs/{job}/quarantine.csv", only(Role.DATA_PROVIDER, Role.PLATFORM_ADMIN, others=404)),
 }  # fmt: skip
 
 
@@ -119,7 +129,14 @@ def clients() -> tuple[dict[str, Client], dict[str, Any]]:
     by_role["mfa_pending"] = Client()
     by_role["mfa_pending"].post("/sign-in", {"email": pending_user.email, "password": PASSWORD})
     dataset = add_dataset(text=as_yaml(minimal_spec()), by=Actor.system())
-    return by_role, {"colleague": colleague.pk, "dataset": dataset.pk}
+    job = IngestJob.objects.create(
+        dataset=dataset,
+        organisation=camden,
+        tolerance_percent=Decimal(5),
+        created_by="data_provider@camden.gov.uk",
+        status=JobStatus.PUBLISHED,
+    )
+    return by_role, {"colleague": colleague.pk, "dataset": dataset.pk, "job": job.pk}
 
 
 def test_each_role_gets_the_expected_answer_everywhere(
