@@ -1333,12 +1333,24 @@ _OTHER_METHODS: Final = (
     *("Vehicle", "Corrosive substance", "Pepper spray", "Bite"),
 )
 _LOCATION_TYPES: Final = {"01": 30, "02": 38, "03": 12, "04": 5, "05": 3, "06": 5, "07": 4, "99": 3}
-_VENUES: Final = (
-    *("Outside the Red Lion on", "Outside the White Hart on", "Outside the Kings Arms on"),
-    *("Outside the Crown on", "Outside the Royal Oak on", "Nightclub on", "Bus stop on"),
-    *("Off licence on", "Chicken shop on", "Kebab shop on", "Car park off", "Park near"),
-    *("Street near", "Outside shops on", "Estate off", "Footpath off", "Petrol station on"),
-)
+# Assault location descriptions per location type: places with no person in them. Those
+# ending "on", "off" or "near" are followed by a street name.
+_LOCATION_DESCRIPTIONS: Final[dict[str, tuple[str, ...]]] = {
+    "01": ("Home address", "Friend's flat", "Family home", "Partner's address", "Hostel on"),
+    "02": (
+        *("Street near", "Outside shops on", "Park near", "Bus stop on", "Footpath off"),
+        *("Estate off", "Car park off", "Alleyway off"),
+    ),
+    "03": (
+        *("Outside the Red Lion on", "Inside the White Hart on", "Outside the Kings Arms on"),
+        *("Nightclub on", "Bar on", "Outside the Crown on", "Smoking area of the Royal Oak on"),
+    ),
+    "04": ("Shop on", "Off licence on", "Chicken shop on", "Petrol station on", "Takeaway on"),
+    "05": ("School gates on", "College on", "Playground off"),
+    "06": ("Bus on", "Bus stop on", "Station entrance on", "Station platform near"),
+    "07": ("Gym on", "Car wash on", "Hospital grounds", "Place of worship on"),
+}
+_LOCATION_TEMPLATES: Final = tuple(_LOCATION_DESCRIPTIONS)
 
 _ASB_TYPES: Final = {"personal": 22, "nuisance": 70, "environmental": 8}
 _ASB_DESCRIPTIONS: Final[dict[str, dict[str, float]]] = {
@@ -1692,8 +1704,13 @@ def _labels(values: Sequence[str]) -> Any:
 
 def _pick(rng: np.random.Generator, weights: Sequence[float] | FloatArray, size: int) -> IntArray:
     """Indexes drawn with the given (relative) weights."""
-    cdf = np.cumsum(np.asarray(weights, dtype=np.float64))
-    found = np.searchsorted(cdf, rng.random(size) * cdf[-1], side="right")
+    return _quantile(np.asarray(weights, dtype=np.float64), rng.random(size))
+
+
+def _quantile(weights: FloatArray, uniform: FloatArray) -> IntArray:
+    """Indexes drawn with the given weights from given uniform numbers (inverse CDF)."""
+    cdf = np.cumsum(weights)
+    found = np.searchsorted(cdf, uniform * cdf[-1], side="right")
     return np.minimum(found, len(cdf) - 1).astype(np.int64)
 
 
@@ -2066,6 +2083,7 @@ def _people(
     male: float,
     male_sexual: float,
     male_domestic: float,
+    people: float,
 ) -> dict[str, Column]:
     """Victim or suspect records: several rows can share a crime (group offending,
     several victims), each row a person with an ethnicity, sex and broad age."""
@@ -2084,12 +2102,17 @@ def _people(
     sexual = np.array([o.major == "Sexual Offences" for o in _OFFENCES])[row_offence]
     domestic = rng.random(size) < _OFF_DOMESTIC[row_offence]
     p_male = np.where(sexual, male_sexual, np.where(domestic, male_domestic, male))
-    draw = rng.random(size)
+    # People recur (repeat victims, prolific suspects): a person's sex, ethnicity and age
+    # come from their number, so they are the same on every row.
+    who = rng.integers(0, max(1, int(ctx.rows * people)), size)
+    key = (who ^ ctx.salt).astype(np.uint32)
+    draw = _unit(key, 21)
     sex = pc.take(_SEXES, pa.array(np.where(draw < p_male * 0.98, 0, np.where(draw < 0.98, 1, 2))))
-    age_labels, age_index = ctx.pick_code(rng, "age_range", ages, size)
-    eth_labels, eth_index = ctx.pick_code(rng, "ethnicity", ethnicity, size)
-    people = max(1, int(ctx.rows * 0.85))
-    person = _permuted(rng.integers(0, people, size), 10**9, ctx.salt, 1)
+    age_labels, age_weight = ctx.coded("age_range", ages)
+    eth_labels, eth_weight = ctx.coded("ethnicity", ethnicity)
+    age_index = _quantile(age_weight, _unit(key, 22))
+    eth_index = _quantile(eth_weight, _unit(key, 23))
+    person = _permuted(who, 10**9, ctx.salt, 1)
     own = _permuted(start + np.arange(size), 10**8, ctx.salt, 2)
     return {
         f"{'victim' if prefix == 'V' else 'suspect'}_reference": _fixed(
@@ -2132,6 +2155,7 @@ def _victims(ctx: _Context, rng: np.random.Generator, start: int, size: int) -> 
         male=0.55,
         male_sexual=0.12,
         male_domestic=0.25,
+        people=4.0,  # about one victim record in nine is a repeat victim's
     )
 
 
@@ -2149,6 +2173,7 @@ def _suspects(ctx: _Context, rng: np.random.Generator, start: int, size: int) ->
         male=0.84,
         male_sexual=0.97,
         male_domestic=0.8,
+        people=2.0,  # about one suspect record in five is a repeat suspect's
     )
 
 
@@ -2160,7 +2185,7 @@ def _patient_ages(rng: np.random.Generator, size: int) -> IntArray:
 
 
 def _day_references(
-    ctx: _Context, name: str, seconds: IntArray, least: int, stride: int, rng: np.random.Generator
+    ctx: _Context, name: str, seconds: IntArray, stride: int, rng: np.random.Generator
 ) -> IntArray:
     """Numbers counting up through each day with gaps (the dataset is a slice of all the
     calls), unique within the day."""
@@ -2179,7 +2204,7 @@ def _las(ctx: _Context, rng: np.random.Generator, start: int, size: int) -> dict
     response = _lognormal(rng, np.where(urgent, 450.0, 960.0), 0.5, size).astype(np.int64)
     sex_labels, sex = ctx.pick_code(rng, "sex", {"M": 68, "F": 29, "U": 3}, size)
     year, month, day = _calendar(call)
-    number = _day_references(ctx, "las", call, 4, 3, rng)
+    number = _day_references(ctx, "las", call, 3, rng)
     width = _width(number, 4)
     reference = _fixed(
         [
@@ -2224,7 +2249,7 @@ def _asb(ctx: _Context, rng: np.random.Generator, start: int, size: int) -> dict
     response = _lognormal(rng, np.nan_to_num(median), 0.6, size).astype(np.int64)
     unattended = np.isnan(median) | (rng.random(size) < 0.08)
     year, month, day = _calendar(reported)
-    number = _day_references(ctx, "asb", reported, 4, 5, rng)
+    number = _day_references(ctx, "asb", reported, 5, rng)
     reference = _fixed(
         [
             _literal("CAD", size),
@@ -2268,7 +2293,7 @@ def _police_uk(ctx: _Context, rng: np.random.Generator, start: int, size: int) -
     # Every LSOA has a few fixed anonymous map points, each on a named street or place.
     point = rng.integers(0, _MAP_POINTS_PER_LSOA, size)
     keys = ctx.keys[place]
-    spread = ctx.places.spread_m[place] * 1.5
+    spread = ctx.places.spread_m[place] * 0.7
     dx = (_unit(keys ^ point.astype(np.uint32), 11) - 0.5) * 2 * spread
     dy = (_unit(keys ^ point.astype(np.uint32), 12) - 0.5) * 2 * spread
     lon, lat = _lonlat(ctx.places.easting[place] + dx, ctx.places.northing[place] + dy)
@@ -2365,11 +2390,16 @@ def _istv(ctx: _Context, rng: np.random.Generator, start: int, size: int) -> dic
     other_text = _take(_labels(_OTHER_METHODS), rng.integers(0, len(_OTHER_METHODS), size), ~other)
     type_labels, kind = ctx.pick_code(rng, "assault_location_type", _LOCATION_TYPES, size)
     kind_text = _take(type_labels, kind)
-    home = pc.equal(kind_text, "01").to_numpy(zero_copy_only=False)
-    venue = _take(_labels(_VENUES), rng.integers(0, len(_VENUES), size))
+    # A description fitting the location type (none for "not known").
+    table = np.array([_index_or(_LOCATION_TEMPLATES, code) for code in type_labels.to_pylist()])
+    which = table[kind]
+    unknown = which < 0
+    templates = _within(rng, _LOCATION_FLAT, np.where(unknown, 0, which))
     street = _take(_labels(_STREETS), rng.integers(0, len(_STREETS), size))
-    place_text = pc.binary_join_element_wise(venue, street, " ")
-    place_text = pc.if_else(pa.array(home), pa.scalar("Home address"), place_text)
+    needs_street = pc.match_substring_regex(templates, " (on|off|near)$")
+    place_text = pc.if_else(
+        needs_street, pc.binary_join_element_wise(templates, street, " "), templates
+    )
     return {
         "reporting_period_start": _Moments(first),
         "reporting_period_end": _Moments(last),
@@ -2379,8 +2409,12 @@ def _istv(ctx: _Context, rng: np.random.Generator, start: int, size: int) -> dic
         "assault_method": method_text,
         "assault_method_other": other_text,
         "assault_location_type": kind_text,
-        "assault_location_description": _blank(place_text, rng.random(size) < 0.08),
+        "assault_location_description": _blank(place_text, unknown | (rng.random(size) < 0.05)),
     }
+
+
+def _index_or(items: Sequence[str], item: str, missing: int = -1) -> int:
+    return items.index(item) if item in items else missing
 
 
 def _flat(tables: Sequence[Sequence[str]]) -> tuple[Any, IntArray, IntArray]:
@@ -2390,6 +2424,7 @@ def _flat(tables: Sequence[Sequence[str]]) -> tuple[Any, IntArray, IntArray]:
     return _labels([label for table in tables for label in table]), starts, sizes
 
 
+_LOCATION_FLAT: Final = _flat(list(_LOCATION_DESCRIPTIONS.values()))
 _LFB_STOP_NAMES: Final = [stop for table in _LFB_STOP_CODES.values() for stop in table]
 _LFB_TYPES: Final = _flat([_LFB_PROPERTY_TYPES[c] for c in _LFB_CATEGORIES])
 _LFB_QUALIFIER_KINDS: Final = ("building", "building", "building", "road", "outside", "outside")
