@@ -28,7 +28,7 @@ import os
 import re
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -346,7 +346,7 @@ def _unit(keys: NDArray[np.uint32], salt: int) -> FloatArray:
 
 def _area_weights(borough_code: TextArray, keys: NDArray[np.uint32]) -> FloatArray:
     """Each area's share of its borough's crime: the borough's volume split over its areas,
-    unevenly (a log-normal factor from the area's code), so that hot spots exist."""
+    unevenly (a roughly log-normal factor from the area's code), so that hot spots exist."""
     volume = np.array([_BOROUGHS[str(code)].crimes for code in borough_code])
     z = (_unit(keys, 1) + _unit(keys, 2) + _unit(keys, 3) - 1.5) * 2.0
     spread = np.exp(0.6 * z)
@@ -380,18 +380,7 @@ class Places:
         size = len(self.borough_code)
         if size == 0:
             raise ValueError("places need at least one area")
-        for name in (
-            "lsoa_code",
-            "lsoa_name",
-            "ward_code",
-            "ward_name",
-            "lon",
-            "lat",
-            "easting",
-            "northing",
-            "weight",
-            "spread_m",
-        ):
+        for name in self._arrays():
             if len(getattr(self, name)) != size:
                 raise ValueError(
                     f"places: {name} has {len(getattr(self, name))} entries, not {size}"
@@ -410,6 +399,10 @@ class Places:
     def __len__(self) -> int:
         return len(self.borough_code)
 
+    @classmethod
+    def _arrays(cls) -> list[str]:
+        return [field.name for field in fields(cls) if field.name != "source"]
+
     @property
     def has_lsoas(self) -> bool:
         """Whether the entries are LSOAs (not whole boroughs)."""
@@ -421,25 +414,8 @@ class Places:
 
     def subset(self, mask: BoolArray) -> Places:
         """The entries where ``mask`` is true."""
-        return Places(
-            **{
-                name: getattr(self, name)[mask]
-                for name in (
-                    "lsoa_code",
-                    "lsoa_name",
-                    "ward_code",
-                    "ward_name",
-                    "borough_code",
-                    "lon",
-                    "lat",
-                    "easting",
-                    "northing",
-                    "weight",
-                    "spread_m",
-                )
-            },
-            source=self.source,
-        )
+        arrays = {name: getattr(self, name)[mask] for name in self._arrays()}
+        return Places(**arrays, source=self.source)
 
     @classmethod
     def from_areas(
@@ -1503,7 +1479,6 @@ _HEX: Final = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _MONTH_ABBR: Final = np.frombuffer(b"JanFebMarAprMayJunJulAugSepOctNovDec", np.uint8).reshape(12, 3)
 _TOKENS: Final = re.compile(r"%.|[^%]+", re.DOTALL)
 _NEEDS_QUOTES: Final = '[",\r\n]'
-_NULL_TEXT: Final = pa.scalar(None, pa.string())
 
 
 def _digits(values: IntArray, width: int) -> NDArray[np.uint8]:
@@ -2614,6 +2589,8 @@ WideGenerator = Callable[[_Context, np.random.Generator, int], tuple[dict[str, C
 _OFFENCE_ORDER: Final = np.array(
     sorted(range(len(_OFFENCES)), key=lambda i: (_OFFENCES[i].major, _OFFENCES[i].minor))
 )
+# Not every crime can be placed in a ward: ward counts fall a little short of the borough's.
+_PLACED_IN_A_WARD: Final = 0.97
 # Minor categories published for Heathrow (Aviation Security, SO18), and its share of each.
 _AVIATION_OFFENCES: Final = {
     "Other Theft": 0.004,
@@ -2661,7 +2638,8 @@ def _ward_counts(
     chosen = _choose_rows(rng, len(codes) * len(_OFFENCES), rows)
     ward = ward_order[chosen // len(_OFFENCES)]
     offences = _OFFENCE_ORDER[chosen % len(_OFFENCES)]
-    counts = _monthly_counts(ctx, rng, offences, weight[ward] / weight.sum())
+    share = weight[ward] / weight.sum() * _PLACED_IN_A_WARD
+    counts = _monthly_counts(ctx, rng, offences, share)
     columns: dict[str, Column] = {
         **_offence_columns(offences),
         "ward_name": pa.array(names[ward]),
