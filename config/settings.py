@@ -82,6 +82,8 @@ SAFESTATS_REPORTS_DIR = PATHS.reports
 _geography = env.get("SAFESTATS_GEOGRAPHY_DIR", "").strip()
 SAFESTATS_GEOGRAPHY_DIR = Path(_geography).expanduser().resolve() if _geography else None
 SAFESTATS_TMP_DIR = PATHS.tmp
+# Uploads larger than 2.5 MB are streamed to a file here, not held in memory.
+FILE_UPLOAD_TEMP_DIR = str(PATHS.tmp)
 
 
 def _number(name: str, default: float, low: float, high: float) -> float:

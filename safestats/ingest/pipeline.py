@@ -524,16 +524,24 @@ def _publish(
             periods = built.periods_replaced
             span = f"{periods[0]} to {periods[-1]}" if len(periods) > 1 else (periods or ["-"])[0]
             quarantine_words = (
-                f"; {job.rows_quarantined:,} rows quarantined" if job.rows_quarantined else ""
+                f"; {_rows(job.rows_quarantined)} quarantined" if job.rows_quarantined else ""
             )
             _finish(
                 job,
                 JobStatus.PUBLISHED,
-                f"Published version {version.number} with {built.rows:,} records: "
-                f"{job.rows_published:,} new records for {span}"
+                f"Published version {version.number} with {_records(built.rows)}: "
+                f"{_records(job.rows_published)} new for {span}"
                 f"{quarantine_words}.",
                 hook=tracker.hook,
             )
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row" if count == 1 else f"{count:,} rows"
+
+
+def _records(count: int) -> str:
+    return f"{count:,} record" if count == 1 else f"{count:,} records"
 
 
 def _finish(job: IngestJob, status: str, message: str, *, hook: ProgressHook | None) -> None:

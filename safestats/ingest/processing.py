@@ -585,9 +585,9 @@ def _derive_geography(
         outputs[name] = array
         unknown |= _mask(pc.is_null(array))
     if not geography.outputs and geography.source != "coordinates":
-        unknown |= (
-            np.array([value is None for value in lsoa], dtype=bool) if lsoa is not None else none
-        )
+        # Nothing is derived: the row's own area is unknown when no lookup knows it.
+        own = by_level[geography.source]
+        unknown |= np.asarray(own == None, dtype=bool) if own is not None else none  # noqa: E711
     return outputs, unknown & ~other, other
 
 

@@ -16,6 +16,7 @@ from safestats.catalogue.services import sync_specs
 from safestats.geography.files import GeographyFileError
 from safestats.geography.services import load_folder
 from safestats.web.demo_accounts import ensure_demo_accounts
+from safestats.web.demo_data import DemoDataError, load_demo_data
 from safestats.web.health import check_health
 
 
@@ -47,6 +48,11 @@ def prepare_demo_instance(out: Output) -> None:
         f"{len(synced.unchanged)} unchanged."
     )
     credentials = ensure_demo_accounts(settings.SAFESTATS_HOME)
+    out.write("Demo data (synthetic, through the ingestion pipeline):")
+    try:
+        load_demo_data(out)
+    except DemoDataError as exc:
+        raise DemoError(str(exc)) from exc
     out.write("")
     out.write("DEMO ACCOUNTS (synthetic; for this demo instance only)")
     out.write("Sign in with the email and password, then enter the 6-digit code an")

@@ -7,6 +7,9 @@ loading are closed before the workers fork.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from typing import Any
 
 from django.core.handlers.wsgi import WSGIHandler
@@ -53,3 +56,18 @@ def serve(*, bind: str, workers: int, threads: int, access_log: bool = True) -> 
             "control_socket_disable": True,
         }
     ).run()
+
+
+def start_worker() -> subprocess.Popen[bytes]:
+    """``safestats worker`` beside the web server, for a demo: one process, the same
+    instance (its environment), stopped with the server."""
+    return subprocess.Popen([sys.executable, "-m", "safestats.cli", "worker"], env=dict(os.environ))
+
+
+def stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    if worker.poll() is None:
+        worker.terminate()
+        try:
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            worker.kill()

@@ -48,6 +48,27 @@ def test_demo_prints_one_account_per_role_with_password_and_totp_secret(
     assert "No geography folder given: boundaries absent, maps will say so." in output
 
 
+def test_the_demo_loads_synthetic_data_through_the_pipeline(
+    prepared: tuple[Path, str],
+) -> None:
+    home, output = prepared
+    loaded = dict(re.findall(r"^  ([a-z0-9-]+): version 1, ([\d,]+) records", output, re.MULTILINE))
+    # Without boundaries there are no wards to count crimes in; every other dataset loads.
+    assert "  mps-ward-crime-counts: no demo data" in output
+    assert len(loaded) == 12
+    datasets = run_safestats(home, "datasets", **DEMO).stdout.strip().splitlines()
+    for line in datasets:
+        name = line.split()[0]
+        if name in loaded:
+            assert re.search(r"version 1, [1-9]\d* rows, \d{4}-\d{2} to \d{4}-\d{2}$", line)
+    # Every file came through the raw store, and no identifier reached the data store.
+    assert len(list((home / "raw").glob("*/*"))) == 12
+    first = (home / "demo-data" / "las-violence-dispatches.csv").read_text().splitlines()[1]
+    incident = first.split(",")[0]
+    for path in (home / "data").rglob("*.parquet"):
+        assert incident.encode() not in path.read_bytes()
+
+
 def test_running_the_demo_again_keeps_the_same_instance(
     home: Path, prepared: tuple[Path, str]
 ) -> None:
@@ -58,6 +79,7 @@ def test_running_the_demo_again_keeps_the_same_instance(
     assert len(users) == 4
     verify = run_safestats(home, "audit", "verify", **DEMO)
     assert verify.stdout.startswith("Audit log intact:")
+    assert again.count(": has data (version 1).") == 12
 
 
 def test_access_check_explains_allowed_and_refused(home: Path) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from safestats.web.demo import DemoError, prepare_demo_instance
-from safestats.web.server import serve
+from safestats.web.server import serve, start_worker, stop_worker
 
 
 class Command(BaseCommand):
@@ -35,5 +35,10 @@ class Command(BaseCommand):
             self.stdout.write("Demo instance ready.")
             return
         url = f"http://{options['host']}:{options['port']}/"
+        worker = start_worker()
+        self.stdout.write("Background worker started (it runs uploads as they arrive).")
         self.stdout.write(self.style.SUCCESS(f"SafeStats demo: open {url} (Ctrl+C stops it)"))
-        serve(bind=f"{options['host']}:{options['port']}", workers=2, threads=4)
+        try:
+            serve(bind=f"{options['host']}:{options['port']}", workers=2, threads=4)
+        finally:
+            stop_worker(worker)
