@@ -147,6 +147,7 @@ INSTALLED_APPS = [
     "safestats.geography",
     "safestats.catalogue",
     "safestats.ingest",
+    "safestats.query",
     "django_tasks",
     "django_tasks_db",
 ]

@@ -1,0 +1,203 @@
+"""Compiling a checked query to parameterised SQL over a version's Parquet files.
+
+Identifiers come only from the dataset's spec (its field names, snake_case by
+construction, quoted all the same); every value the user gave — filter values, areas,
+dates, hours, days — is a bound parameter. The text of a query spec never becomes SQL.
+The files to read are a parameter too (``$files``), supplied by the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Final
+
+from safestats.catalogue.spec import DatasetSpec
+from safestats.query.spec import (
+    QuerySpec,
+    area_field,
+    end_after,
+    hour_field,
+    measure_of,
+    start_of,
+)
+
+MOD64: Final = 18446744073709551616
+RECORD_KEY: Final = "_record_key"
+INTERNAL: Final = ("_record_key", "_source_row", "_job")
+
+
+def quote(name: str) -> str:
+    """An identifier, quoted; names come from the spec, never from a request."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One column of the result before the value: a field, or a unit of time."""
+
+    name: str
+    label: str
+    field: str
+    time_unit: str | None = None
+
+
+@dataclass
+class Compiled:
+    sql: str
+    params: dict[str, Any] = field(default_factory=dict)
+    dimensions: list[Dimension] = field(default_factory=list)
+    value_name: str = "count"
+    with_cell_key: bool = False
+
+
+class _Params:
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def add(self, value: Any) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f"${name}"
+
+
+TIME_EXPRESSIONS: Final = {
+    "day": "strftime(CAST({t} AS DATE), '%Y-%m-%d')",
+    "week": "strftime(date_trunc('week', {t}), '%Y-%m-%d')",
+    "month": "strftime(date_trunc('month', {t}), '%Y-%m')",
+    "quarter": "CAST(year({t}) AS VARCHAR) || '-Q' || CAST(quarter({t}) AS VARCHAR)",
+    "year": "CAST(year({t}) AS VARCHAR)",
+    "hour": "CAST(hour({t}) AS VARCHAR)",
+    "weekday": "CAST(isodow({t}) AS VARCHAR)",
+}
+
+
+def _conditions(query: QuerySpec, spec: DatasetSpec, params: _Params) -> list[str]:
+    where: list[str] = []
+    coverage = quote(spec.coverage_field)
+    if query.date_from:
+        where.append(f"{coverage} >= {params.add(start_of(query.date_from))}")
+    if query.date_to:
+        where.append(f"{coverage} < {params.add(end_after(query.date_to))}")
+    for item in query.filters:
+        spec_field = spec.field(item.field)
+        if spec_field is None:
+            raise ValueError(f"unknown field {item.field}")
+        values: list[Any] = list(item.values)
+        if spec_field.type == "boolean":
+            values = [value.strip().lower() in ("true", "yes", "y", "1") for value in values]
+        placeholders = ", ".join(params.add(value) for value in values)
+        where.append(f"{quote(spec_field.name)} IN ({placeholders})")
+    if query.area_level and query.areas:
+        name = area_field(spec, query.area_level)
+        if name is None:
+            raise ValueError(f"no {query.area_level} field")
+        placeholders = ", ".join(params.add(code) for code in query.areas)
+        where.append(f"{quote(name)} IN ({placeholders})")
+    clock = hour_field(spec)
+    if query.weekdays and clock is not None:
+        days = ", ".join(params.add(day) for day in sorted(set(query.weekdays)))
+        where.append(f"isodow({quote(clock.name)}) IN ({days})")
+    if query.hours and clock is not None:
+        hours = ", ".join(params.add(hour) for hour in sorted(set(query.hours)))
+        where.append(f"hour({quote(clock.name)}) IN ({hours})")
+    return where
+
+
+def compile_aggregate(query: QuerySpec, spec: DatasetSpec, *, cell_key: bool) -> Compiled:
+    """SQL giving one row per combination of the dimensions present in the data, with
+    the count (or sum) and, for cell-key datasets, the wrapping sum of the records' keys."""
+    params = _Params()
+    dimensions: list[Dimension] = []
+    select: list[str] = []
+    for name in query.group_by:
+        spec_field = spec.field(name)
+        if spec_field is None:
+            raise ValueError(f"unknown field {name}")
+        alias = f"d{len(select)}"
+        select.append(f"CAST({quote(name)} AS VARCHAR) AS {alias}")
+        dimensions.append(Dimension(name=name, label=name, field=name))
+    if query.time_unit is not None:
+        source = spec.coverage_field
+        if query.time_unit in ("hour", "weekday"):
+            clock = hour_field(spec)
+            if clock is None:
+                raise ValueError("no time of day")
+            source = clock.name
+        alias = f"d{len(select)}"
+        expression = TIME_EXPRESSIONS[query.time_unit].format(t=quote(source))
+        select.append(f"{expression} AS {alias}")
+        dimensions.append(
+            Dimension(
+                name=query.time_unit, label=query.time_unit, field=source, time_unit=query.time_unit
+            )
+        )
+    measure = measure_of(query, spec)
+    if measure == "sum":
+        value_name = spec.measure or "count"
+        select.append(f"sum({quote(value_name)}) AS value")
+    else:
+        value_name = "count"
+        select.append("count(*) AS value")
+    if cell_key:
+        select.append(
+            f"CAST(((sum(CAST({quote(RECORD_KEY)} AS HUGEINT)) % {MOD64}) + {MOD64}) % {MOD64} "
+            "AS UBIGINT) AS cell_key"
+        )
+    where = _conditions(query, spec, params)
+    sql = f"SELECT {', '.join(select)} FROM read_parquet($files)"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    if dimensions:
+        sql += " GROUP BY ALL"
+    return Compiled(
+        sql=sql,
+        params=params.values,
+        dimensions=dimensions,
+        value_name=value_name,
+        with_cell_key=cell_key,
+    )
+
+
+def compile_extract(query: QuerySpec, spec: DatasetSpec, columns: list[str]) -> Compiled:
+    """SQL giving the records themselves, only ``columns`` (already limited by the access
+    decision), in time order."""
+    params = _Params()
+    select = ", ".join(quote(name) for name in columns)
+    sql = f"SELECT {select} FROM read_parquet($files)"
+    where = _conditions(query, spec, params)
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY {quote(spec.coverage_field)}"
+    return Compiled(sql=sql, params=params.values)
+
+
+def period_values(unit: str, first: date, last: date) -> list[str]:
+    """Every period of ``unit`` from ``first`` to ``last`` (inclusive), as the SQL writes
+    them, so that empty periods appear as zero rather than disappear."""
+    out: list[str] = []
+    if unit == "month":
+        year, month = first.year, first.month
+        while (year, month) <= (last.year, last.month):
+            out.append(f"{year:04d}-{month:02d}")
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    elif unit == "year":
+        out = [str(year) for year in range(first.year, last.year + 1)]
+    elif unit == "quarter":
+        year, quarter = first.year, (first.month - 1) // 3 + 1
+        while (year, quarter) <= (last.year, (last.month - 1) // 3 + 1):
+            out.append(f"{year}-Q{quarter}")
+            year, quarter = (year + 1, 1) if quarter == 4 else (year, quarter + 1)
+    elif unit == "day":
+        out = [
+            date.fromordinal(day).isoformat()
+            for day in range(first.toordinal(), last.toordinal() + 1)
+        ]
+    elif unit == "week":
+        monday = first.toordinal() - first.weekday()
+        out = [date.fromordinal(day).isoformat() for day in range(monday, last.toordinal() + 1, 7)]
+    elif unit == "hour":
+        out = [str(hour) for hour in range(24)]
+    elif unit == "weekday":
+        out = [str(day) for day in range(1, 8)]
+    return out
