@@ -167,10 +167,21 @@ def transcode(path: Path, encoding: str, target: Path) -> Path:
     return target
 
 
+def _size_words(size: int) -> str:
+    megabytes, rest = divmod(size, 1024 * 1024)
+    return f"{megabytes} MB" if megabytes and not rest else f"{size:,} bytes"
+
+
 def _first_record(path: Path) -> str:
     with path.open("rb") as handle:
-        head = handle.read(MAX_LINE_BYTES)
-    text = head.decode("utf-8", errors="replace")
+        head = handle.read(MAX_LINE_BYTES + 1)
+    if len(head) > MAX_LINE_BYTES and not re.search(rb"[\r\n]", head[:MAX_LINE_BYTES]):
+        # Cut short, the header would silently name fewer (or truncated) columns.
+        raise UnreadableFile(
+            f"The first row is longer than {_size_words(MAX_LINE_BYTES)}, so it cannot be the "
+            "row of column names: is this a CSV file?"
+        )
+    text = head[:MAX_LINE_BYTES].decode("utf-8", errors="replace")
     if not text.strip():
         raise UnreadableFile("The file is empty.")
     return text
@@ -194,7 +205,7 @@ def sniff_delimiter(text: str) -> str:
 
 
 def _headers(text: str, delimiter: str) -> list[str]:
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         headers = next(reader)
     except (StopIteration, csv.Error) as error:
@@ -260,8 +271,14 @@ def read_csv(
             ) TO {_quote(str(target))} (FORMAT parquet, ROW_GROUP_SIZE 131072)
             """
         )
+        # One row can fail in several ways; bad bytes are named first, as they are the
+        # likely cause of the others (and ties are otherwise in no fixed order).
         rejects = connection.execute(
-            "SELECT line, error_type, error_message, csv_line FROM rejects ORDER BY line"
+            "SELECT line, error_type, error_message, csv_line, line_byte_position "
+            "FROM rejects ORDER BY line, "
+            "CASE error_type WHEN 'INVALID ENCODING' THEN 0 WHEN 'INVALID UNICODE' THEN 0 "
+            "WHEN 'LINE SIZE OVER MAXIMUM' THEN 1 WHEN 'UNTERMINATED QUOTES' THEN 2 "
+            "WHEN 'UNQUOTED VALUE' THEN 2 ELSE 3 END, error_type"
         ).fetchall()
     except duckdb.Error as error:
         raise UnreadableFile(f"The file cannot be read as CSV: {_engine_message(error)}") from None
@@ -270,11 +287,14 @@ def read_csv(
     rows = pq.ParquetFile(target).metadata.num_rows
     rejected: list[Rejected] = []
     seen: set[int] = set()
-    for line, kind, message, csv_line in rejects:
+    for line, kind, message, csv_line, position in rejects:
         if line in seen:  # one row can fail in several ways; report it once
             continue
         seen.add(line)
-        rejected.append(_rejected(int(line), str(kind), str(message), str(csv_line or ""), width))
+        text = str(csv_line or "")
+        if _REJECT_RULES.get(str(kind)) == "invalid_encoding":
+            text = _sent_text(source, position, text)
+        rejected.append(_rejected(int(line), str(kind), str(message), text, width))
     return RawTable(
         parquet=target,
         headers=headers,
@@ -287,8 +307,27 @@ def read_csv(
     )
 
 
+def _sent_text(source: Path, position: int | None, shown: str) -> str:
+    """A row with bytes that are not UTF-8, as sent (each bad byte as U+FFFD). The engine
+    shows such a row with every bad byte as "?" and may swallow the byte after one (such
+    as a delimiter), so the row is read again from the file at its (1-based) position,
+    when that agrees with what the engine saw; otherwise the engine's text is kept."""
+    expected = shown.encode("utf-8")[: TEXT_PREVIEW * 4]
+    if not position or not expected:
+        return shown
+    with source.open("rb") as handle:
+        handle.seek(int(position) - 1)
+        sent = handle.read(len(expected))
+    question = ord("?")
+    if len(sent) != len(expected) or any(
+        seen != question and seen != byte for seen, byte in zip(expected, sent, strict=True)
+    ):
+        return shown
+    return sent.decode("utf-8", errors="replace")
+
+
 def _headers_raw(text: str, delimiter: str) -> list[str]:
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     return next(reader)
 
 
@@ -320,7 +359,7 @@ def _rejected(line: int, kind: str, message: str, text: str, width: int) -> Reje
     elif rule == "bad_quotes":
         message = "This row has a quote mark that is not closed or not at the start of a value."
     elif rule == "line_too_long":
-        message = f"This row is longer than {MAX_LINE_BYTES // (1024 * 1024)} MB."
+        message = f"This row is longer than {_size_words(MAX_LINE_BYTES)}."
     else:
         message = f"This row cannot be read: {message[:200]}"
     return Rejected(row=line, rule=rule, message=message, text=text[:TEXT_PREVIEW])
