@@ -172,6 +172,51 @@ def _size_words(size: int) -> str:
     return f"{megabytes} MB" if megabytes and not rest else f"{size:,} bytes"
 
 
+_LONE_LF = re.compile(rb"(?<!\r)\n")
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
+def mixed_line_endings(path: Path) -> bool:
+    """Whether rows end in more than one way (CRLF, LF, CR), as in files joined from a
+    Windows and a Unix export: the engine refuses such a file as a whole. May say yes
+    for a file that is not (a line break inside a quoted value, or split between reads),
+    which costs only a copy."""
+    kinds: set[str] = set()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(CHUNK), b""):
+            if b"\r\n" in chunk:
+                kinds.add("crlf")
+            if _LONE_LF.search(chunk):
+                kinds.add("lf")
+            if _LONE_CR.search(chunk):
+                kinds.add("cr")
+            if len(kinds) > 1:
+                return True
+    return False
+
+
+def normalise_line_endings(path: Path, target: Path) -> Path:
+    """A copy of ``path`` whose rows all end in LF. Line breaks inside quoted values are
+    left as they are: a quote mark switches between inside and outside a value (a doubled
+    quote inside one switches twice), and only breaks outside are changed."""
+    inside = False
+    held = b""  # a CR at the end of one read may be the first half of a CRLF
+    with path.open("rb") as source, target.open("wb") as out:
+        for chunk in iter(lambda: source.read(CHUNK), b""):
+            chunk = held + chunk
+            held = b""
+            if chunk.endswith(b"\r"):
+                chunk, held = chunk[:-1], b"\r"
+            parts = chunk.split(b'"')
+            for index, part in enumerate(parts):
+                if (index % 2 == 0) != inside:  # outside a quoted value
+                    parts[index] = part.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            out.write(b'"'.join(parts))
+            inside ^= len(parts) % 2 == 0
+        out.write(held.replace(b"\r", b"\n"))
+    return target
+
+
 def _first_record(path: Path) -> str:
     with path.open("rb") as handle:
         head = handle.read(MAX_LINE_BYTES + 1)
@@ -241,6 +286,8 @@ def read_csv(
     source = path
     if encoding != "utf-8":
         source = transcode(path, encoding, scratch / "utf8.csv")
+    if mixed_line_endings(source):
+        source = normalise_line_endings(source, scratch / "lines.csv")
     text = _first_record(source)
     delimiter = sniff_delimiter(text)
     headers = _headers(text, delimiter)

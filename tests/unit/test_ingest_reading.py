@@ -172,6 +172,37 @@ def test_every_line_ending_reads_the_same(tmp_path: Path, data: bytes) -> None:
     assert rows == [(2, ["A", "B"]), (3, ["C", "D"])]
 
 
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, reading.CHUNK])
+def test_mixed_line_endings_are_read_and_breaks_inside_quoted_values_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    # Joined from a Windows and a Unix export, with one row added by hand.
+    monkeypatch.setattr(reading, "CHUNK", chunk)
+    data = b'Name,Place\r\nA,B\r\nC,"two\r\nlines"\nD,"say ""hi""\rnow"\rshort\nE,F\r\n'
+    table, rows = read(tmp_path, data)
+    assert rows == [
+        (2, ["A", "B"]),
+        (3, ["C", "two\r\nlines"]),
+        (4, ["D", 'say "hi"\rnow']),
+        (6, ["E", "F"]),
+    ]
+    assert rejected(table) == [(5, "ragged_row", "short")]
+
+
+def test_only_files_whose_rows_end_in_more_than_one_way_are_copied(tmp_path: Path) -> None:
+    cases = {
+        b"a,b\n1,2\n": False,
+        b"a,b\r\n1,2\r\n": False,
+        b"a,b\r1,2\r": False,
+        b"a,b\r\n1,2\n": True,
+        b"a,b\n1,2\r": True,
+    }
+    for data, mixed in cases.items():
+        path = tmp_path / "upload"
+        path.write_bytes(data)
+        assert reading.mixed_line_endings(path) is mixed, data
+
+
 def test_headers_keep_their_words_without_surrounding_space(tmp_path: Path) -> None:
     table, rows = read(tmp_path, b"  Crime ID  ,\tMONTH ,Last  outcome,\n1,2,3,\n")
     assert table.headers == ["Crime ID", "MONTH", "Last  outcome"]  # trailing empty dropped
