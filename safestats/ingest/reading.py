@@ -9,8 +9,8 @@ a :class:`Rejected` with its line number, the reason and the line itself, for qu
 
 Encodings: UTF-8 (with or without a byte-order mark), UTF-16 with a byte-order mark, and
 Windows-1252 (what Excel writes on UK machines when asked for plain "CSV"). A file that is
-not valid UTF-8 and has no UTF-8 characters at all is read as Windows-1252; a file that is
-mostly UTF-8 with a few bad rows keeps UTF-8 and those rows are rejected, each named.
+not valid UTF-8 is read as Windows-1252 unless it is mostly UTF-8 (at least as many UTF-8
+characters as stray bytes): then it keeps UTF-8 and its bad rows are rejected, each named.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import re
 import zipfile
 from collections.abc import Callable, Iterator
@@ -38,6 +39,7 @@ MAX_COLUMNS: Final = 2000
 XLSX_BATCH: Final = 50_000
 TEXT_PREVIEW: Final = 500
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]{1,3}")
+_HIGH_BYTES = bytes(range(0x80, 0x100))
 
 Progress = Callable[[int], None]  # called with the bytes (or rows) read so far
 
@@ -110,7 +112,9 @@ def detect_encoding(path: Path) -> str:
             return "utf-16"
         handle.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8")()
-        multibyte = 0
+        multibyte = 0  # sequences that look like UTF-8 characters
+        in_sequences = 0  # their bytes
+        high = 0  # bytes above 0x7F, in sequences or not
         valid = True
         for chunk in iter(lambda: handle.read(CHUNK), b""):
             if b"\x00" in chunk:
@@ -118,7 +122,10 @@ def detect_encoding(path: Path) -> str:
                     "The file contains NUL bytes, so it is not a text (CSV) file. If it is "
                     "a spreadsheet, save it as .xlsx or CSV."
                 )
-            multibyte += len(_UTF8_MULTIBYTE.findall(chunk))
+            sequences = _UTF8_MULTIBYTE.findall(chunk)
+            multibyte += len(sequences)
+            in_sequences += sum(map(len, sequences))
+            high += len(chunk) - len(chunk.translate(None, _HIGH_BYTES))
             if valid:
                 try:
                     decoder.decode(chunk)
@@ -131,7 +138,9 @@ def detect_encoding(path: Path) -> str:
                 valid = False
     if valid:
         return "utf-8"
-    if multibyte:
+    # Windows-1252 text can hold a pair of bytes that is also a UTF-8 character ("É”"
+    # is C9 94): one such pair must not make a whole Windows-1252 file UTF-8.
+    if multibyte and multibyte >= high - in_sequences:
         return "utf-8"  # mostly UTF-8: the bad rows are rejected one by one
     try:
         with path.open("rb") as handle:
@@ -234,12 +243,16 @@ def _first_record(path: Path) -> str:
 
 def sniff_delimiter(text: str) -> str:
     """The delimiter that splits the header (and the next line) into the most columns,
-    consistently; a comma when nothing else does."""
-    lines = text.splitlines()[:20]
+    consistently; a comma when nothing else does. The first 20 records are read as CSV
+    records, not lines: a value may hold line breaks, and characters such as vertical tab
+    or U+2028 that Python counts as line ends but CSV does not."""
     best, best_width = ",", 1
     for delimiter in DELIMITERS:
-        rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))
-        rows = [row for row in rows if row]
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        try:
+            rows = [row for row in itertools.islice(reader, 20) if row]
+        except csv.Error:
+            continue
         if not rows:
             continue
         width = len(rows[0])

@@ -131,6 +131,18 @@ def test_a_multibyte_character_split_across_read_chunks_is_still_utf8(
     assert rows == [(2, ["xxxxé", "ü€"])]
 
 
+def test_a_windows_1252_file_with_a_pair_of_bytes_that_is_also_utf8_stays_windows_1252(
+    tmp_path: Path,
+) -> None:
+    # "É" then a closing curly quote is C9 94, which is also a UTF-8 character; the rest
+    # of the file's accented letters are not UTF-8 at all.
+    text = [["Name", "Place"], ["“CAFÉ”", "Zoë"], ["café", "naïve"], ["thé", "crème"]]
+    table, rows = read(tmp_path, csv_bytes(text, encoding="cp1252"))
+    assert table.encoding == "Windows-1252 (not UTF-8)"
+    assert rows == [(2, text[1]), (3, text[2]), (4, text[3])]
+    assert table.rejected == []
+
+
 def test_byte_order_marks_inside_headers_are_dropped(tmp_path: Path) -> None:
     # Two files joined by copying: a second mark lands inside the first header.
     data = codecs.BOM_UTF8 + "\ufeffName,\ufeffPlace\nA,B\n".encode()
@@ -155,6 +167,24 @@ def test_each_delimiter_is_found_even_when_values_hold_the_others(
     table, read_rows = read(tmp_path, csv_bytes(rows, delimiter=delimiter))
     assert table.delimiter == delimiter
     assert read_rows == [(2, rows[1]), (3, rows[2])]
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("cell\x0bbreak", id="vertical-tab"),  # Excel for Mac's break in a cell
+        pytest.param("para\u2028graph", id="line-separator"),
+        pytest.param("x\n" * 30, id="thirty-lines"),
+    ],
+)
+def test_the_delimiter_is_found_past_values_python_would_split_into_lines(
+    tmp_path: Path, delimiter: str, value: str
+) -> None:
+    rows = [["Place", "Note", "Other"], ["a,b", value, "c"]]
+    table, read_rows = read(tmp_path, csv_bytes(rows, delimiter=delimiter))
+    assert table.delimiter == delimiter
+    assert read_rows == [(2, rows[1])]
 
 
 @pytest.mark.parametrize(
