@@ -38,6 +38,7 @@ DEFAULT_CODE_LIMIT: Final = 200
 VALUE_PREVIEW: Final = 200
 MAX_AGE: Final = 120
 INTEGER = re.compile(r"^[+-]?[0-9]{1,18}$").pattern
+THOUSANDS = re.compile(r"^[+-]?[0-9]{1,3}(,[0-9]{3})+$").pattern
 DECIMAL = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,3})?$").pattern
 TRUE_WORDS: Final = ("true", "yes", "y", "1", "t")
 FALSE_WORDS: Final = ("false", "no", "n", "0", "f")
@@ -362,11 +363,16 @@ def _check_temporal(text: pa.Array, kind: str, fmt: str | None) -> tuple[pa.Arra
     }
     fmt = fmt or iso[kind]
     parsed = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
-    pattern = _format_regex(fmt) if "%d" in fmt else None
+    pattern = _format_regex(fmt)
     if pattern is not None:
-        written = pc.struct_field(pc.extract_regex(text, pattern), "d")
-        rolled = pc.not_equal(pc.cast(written, pa.int64()), pc.day(parsed))
-        parsed = pc.if_else(pc.fill_null(rolled, False), pa.scalar(None, parsed.type), parsed)
+        # The text must have the format's exact shape (a four-digit year for %Y...), and
+        # the day written must be the day read.
+        shaped = pc.match_substring_regex(text, pattern)
+        parsed = pc.if_else(pc.fill_null(shaped, False), parsed, pa.scalar(None, parsed.type))
+        if "%d" in fmt:
+            written = pc.struct_field(pc.extract_regex(text, pattern), "d")
+            rolled = pc.not_equal(pc.cast(written, pa.int64()), pc.day(parsed))
+            parsed = pc.if_else(pc.fill_null(rolled, False), pa.scalar(None, parsed.type), parsed)
     elif "%d" in fmt:
         parsed = _strict_round_trip(text, parsed, fmt)
     full = parsed
@@ -456,12 +462,16 @@ def _check_field(
         keys, codes = lookup
         position = pc.index_in(pc.utf8_lower(_fold_spaces(text)), value_set=keys)
         unknown = present & _mask(pc.is_null(position)) & ~long
-        shown = ", ".join(codes.to_pylist()[:12]) + ("…" if len(codes) > 12 else "")
+        distinct = list(dict.fromkeys(codes.to_pylist()))  # a code is listed once
+        shown = ", ".join(distinct[:12]) + ("…" if len(distinct) > 12 else "")
         refuse(unknown, "unknown_code", f"{name} is not one of its codes ({shown})")
         return pc.take(codes, position)
     if kind == "integer":
-        cleaned = pc.replace_substring_regex(text, r"^([+-]?\d{1,3}(,\d{3})+)$", r"\1")
-        cleaned = pc.replace_substring(cleaned, ",", "")
+        # Commas only as thousands separators ("1,234", never "12,34"); a leading plus
+        # sign is dropped here because the engine's cast refuses it.
+        grouped = _mask(pc.match_substring_regex(text, THOUSANDS))
+        cleaned = pc.if_else(pa.array(grouped), pc.replace_substring(text, ",", ""), text)
+        cleaned = pc.replace_substring_regex(cleaned, r"^\+([0-9])", r"\1")
         ok = _mask(pc.match_substring_regex(cleaned, INTEGER))
         refuse(present & ~ok, "not_integer", f"{name} is not a whole number")
         valid = pc.if_else(pa.array(ok), cleaned, pa.nulls(len(text), pa.string()))
@@ -476,7 +486,10 @@ def _check_field(
         ok = _mask(pc.match_substring_regex(text, DECIMAL))
         refuse(present & ~ok, "not_number", f"{name} is not a number")
         valid = pc.if_else(pa.array(ok), text, pa.nulls(len(text), pa.string()))
-        return pc.cast(valid, pa.float64())
+        numbers = pc.cast(valid, pa.float64())
+        huge = _mask(pc.is_inf(numbers))  # such as 1e999: too large to be a number stored
+        refuse(huge, "not_number", f"{name} is too large to be a number")
+        return pc.if_else(pa.array(huge), pa.nulls(len(text), pa.float64()), numbers)
     if kind == "boolean":
         folded = pc.utf8_lower(text)
         true = _mask(pc.is_in(folded, value_set=pa.array(TRUE_WORDS)))
@@ -502,32 +515,37 @@ def _coordinates(
     x = _floats(values[location.x])
     y = _floats(values[location.y])
     if location.crs == "wgs84":
-        bad = (np.abs(x) > 180) | (np.abs(y) > 90)
+        bad_x, bad_y = np.abs(x) > 180, np.abs(y) > 90
         rule_words = "longitude must be between -180 and 180 and latitude between -90 and 90"
     else:
-        bad = (x < 0) | (x > 700_000) | (y < 0) | (y > 1_300_000)
+        bad_x, bad_y = (x < 0) | (x > 700_000), (y < 0) | (y > 1_300_000)
         rule_words = "easting and northing must be on the British National Grid"
-    bad &= np.isfinite(x) & np.isfinite(y)
-    column = plan.column_of(location.x)
-    problems.add(
-        bad,
-        rows=rows,
-        name=location.x,
-        column=column,
-        values=pc.cast(values[location.x], pa.string()),
-        rule="coordinates_out_of_range",
-        message=f"the coordinates are impossible: {rule_words}",
-    )
-    half = np.isfinite(x) != np.isfinite(y)
-    problems.add(
-        half,
-        rows=rows,
-        name=location.y,
-        column=plan.column_of(location.y),
-        values=pc.cast(values[location.y], pa.string()),
-        rule="coordinates_incomplete",
-        message="only one of the two coordinates is given",
-    )
+    both = np.isfinite(x) & np.isfinite(y)
+    # Each impossible coordinate is named with its own field and value.
+    for name, bad in ((location.x, bad_x & both), (location.y, bad_y & both)):
+        problems.add(
+            bad,
+            rows=rows,
+            name=name,
+            column=plan.column_of(name),
+            values=pc.cast(values[name], pa.string()),
+            rule="coordinates_out_of_range",
+            message=f"the coordinates are impossible: {rule_words}",
+        )
+    # Half a location is named by the coordinate that is missing.
+    for name, half in (
+        (location.x, ~np.isfinite(x) & np.isfinite(y)),
+        (location.y, np.isfinite(x) & ~np.isfinite(y)),
+    ):
+        problems.add(
+            half,
+            rows=rows,
+            name=name,
+            column=plan.column_of(name),
+            values=pc.cast(values[name], pa.string()),
+            rule="coordinates_incomplete",
+            message="only one of the two coordinates is given",
+        )
     return x, y
 
 
@@ -800,15 +818,23 @@ def process(
     outputs, unknown, _ = _derive_geography(plan, values, xy, places)
     values.update(outputs)
     outside = np.zeros(len(kept_rows), dtype=bool)
-    if xy is not None and spec.geography is not None and spec.geography.source == "coordinates":
+    if (
+        xy is not None
+        and places.engine is not None  # without boundaries no point is known to be outside
+        and spec.geography is not None
+        and spec.geography.source == "coordinates"
+    ):
         located = np.isfinite(xy[0]) & np.isfinite(xy[1])
         outside = located & unknown
+    count = len(kept_rows)
+    # A warning shows the point as sent, not as suppressed (which is no point at all when
+    # it is outside every area).
+    sent_x = values.get(spec.location.x) if spec.location is not None else None
     _suppress(plan, values, xy, places)
     _pseudonymise(plan, values, token_key)
     screening = _Problems()
     _screen_free_text(plan, values, kept_rows, screening)
     schema = output_schema(spec)
-    count = len(kept_rows)
     columns = []
     for column in schema:
         if column.name == RECORD_KEY:
@@ -830,7 +856,9 @@ def process(
             rows=kept_rows,
             name=location.x,
             column=plan.column_of(location.x),
-            values=pc.cast(values.get(location.x, pa.nulls(count, pa.float64())), pa.string()),
+            values=pc.cast(
+                sent_x if sent_x is not None else pa.nulls(count, pa.float64()), pa.string()
+            ),
             rule="outside_area",
             severity="warning",
             message="the point is not in any London LSOA: kept, with its geography unknown",

@@ -37,8 +37,8 @@ def max_upload_bytes() -> int:
 def safe_name(name: str) -> str:
     """The file's own name without any folder part, for display only (never a path)."""
     base = PurePath(name.replace("\\", "/")).name.strip() or "upload"
-    cleaned = "".join(ch for ch in base if ch.isprintable())
-    return cleaned[:255] or "upload"
+    cleaned = "".join(ch for ch in base if ch.isprintable())[:255]
+    return "upload" if cleaned.strip(".") == "" else cleaned
 
 
 def path_of(raw: RawFile) -> Path:

@@ -9,8 +9,8 @@ a :class:`Rejected` with its line number, the reason and the line itself, for qu
 
 Encodings: UTF-8 (with or without a byte-order mark), UTF-16 with a byte-order mark, and
 Windows-1252 (what Excel writes on UK machines when asked for plain "CSV"). A file that is
-not valid UTF-8 and has no UTF-8 characters at all is read as Windows-1252; a file that is
-mostly UTF-8 with a few bad rows keeps UTF-8 and those rows are rejected, each named.
+not valid UTF-8 is read as Windows-1252 unless it is mostly UTF-8 (at least as many UTF-8
+characters as stray bytes): then it keeps UTF-8 and its bad rows are rejected, each named.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import re
 import zipfile
 from collections.abc import Callable, Iterator
@@ -38,6 +39,7 @@ MAX_COLUMNS: Final = 2000
 XLSX_BATCH: Final = 50_000
 TEXT_PREVIEW: Final = 500
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]{1,3}")
+_HIGH_BYTES = bytes(range(0x80, 0x100))
 
 Progress = Callable[[int], None]  # called with the bytes (or rows) read so far
 
@@ -129,7 +131,11 @@ def detect_encoding(path: Path) -> str:
                 valid = False
     if valid:
         return "utf-8"
-    if _has_utf8_characters(path):
+    # Windows-1252 text can hold a pair of bytes that is also a UTF-8 character ("É”"
+    # is C9 94): one such pair must not make a whole Windows-1252 file UTF-8. (Counted in
+    # a second pass, only for files that are not valid UTF-8.)
+    multibyte, in_sequences, high = _utf8_evidence(path)
+    if multibyte and multibyte >= high - in_sequences:
         return "utf-8"  # mostly UTF-8: the bad rows are rejected one by one
     try:
         with path.open("rb") as handle:
@@ -140,9 +146,16 @@ def detect_encoding(path: Path) -> str:
     return "cp1252"
 
 
-def _has_utf8_characters(path: Path) -> bool:
+def _utf8_evidence(path: Path) -> tuple[int, int, int]:
+    """Sequences that look like UTF-8 characters, their bytes, and all bytes above 0x7F."""
+    multibyte = in_sequences = high = 0
     with path.open("rb") as handle:
-        return any(_UTF8_MULTIBYTE.search(chunk) for chunk in iter(lambda: handle.read(CHUNK), b""))
+        for chunk in iter(lambda: handle.read(CHUNK), b""):
+            sequences = _UTF8_MULTIBYTE.findall(chunk)
+            multibyte += len(sequences)
+            in_sequences += sum(map(len, sequences))
+            high += len(chunk) - len(chunk.translate(None, _HIGH_BYTES))
+    return multibyte, in_sequences, high
 
 
 ENCODING_NAMES: Final = {
@@ -170,10 +183,66 @@ def transcode(path: Path, encoding: str, target: Path) -> Path:
     return target
 
 
+def _size_words(size: int) -> str:
+    megabytes, rest = divmod(size, 1024 * 1024)
+    return f"{megabytes} MB" if megabytes and not rest else f"{size:,} bytes"
+
+
+_LONE_LF = re.compile(rb"(?<!\r)\n")
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
+def mixed_line_endings(path: Path) -> bool:
+    """Whether rows end in more than one way (CRLF, LF, CR), as in files joined from a
+    Windows and a Unix export: the engine refuses such a file as a whole. May say yes
+    for a file that is not (a line break inside a quoted value, or split between reads),
+    which costs only a copy."""
+    kinds: set[str] = set()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(CHUNK), b""):
+            if b"\r\n" in chunk:
+                kinds.add("crlf")
+            if _LONE_LF.search(chunk):
+                kinds.add("lf")
+            if _LONE_CR.search(chunk):
+                kinds.add("cr")
+            if len(kinds) > 1:
+                return True
+    return False
+
+
+def normalise_line_endings(path: Path, target: Path) -> Path:
+    """A copy of ``path`` whose rows all end in LF. Line breaks inside quoted values are
+    left as they are: a quote mark switches between inside and outside a value (a doubled
+    quote inside one switches twice), and only breaks outside are changed."""
+    inside = False
+    held = b""  # a CR at the end of one read may be the first half of a CRLF
+    with path.open("rb") as source, target.open("wb") as out:
+        for chunk in iter(lambda: source.read(CHUNK), b""):
+            chunk = held + chunk
+            held = b""
+            if chunk.endswith(b"\r"):
+                chunk, held = chunk[:-1], b"\r"
+            parts = chunk.split(b'"')
+            for index, part in enumerate(parts):
+                if (index % 2 == 0) != inside:  # outside a quoted value
+                    parts[index] = part.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            out.write(b'"'.join(parts))
+            inside ^= len(parts) % 2 == 0
+        out.write(held.replace(b"\r", b"\n"))
+    return target
+
+
 def _first_record(path: Path) -> str:
     with path.open("rb") as handle:
-        head = handle.read(MAX_LINE_BYTES)
-    text = head.decode("utf-8", errors="replace")
+        head = handle.read(MAX_LINE_BYTES + 1)
+    if len(head) > MAX_LINE_BYTES and not re.search(rb"[\r\n]", head[:MAX_LINE_BYTES]):
+        # Cut short, the header would silently name fewer (or truncated) columns.
+        raise UnreadableFile(
+            f"The first row is longer than {_size_words(MAX_LINE_BYTES)}, so it cannot be the "
+            "row of column names: is this a CSV file?"
+        )
+    text = head[:MAX_LINE_BYTES].decode("utf-8", errors="replace")
     if not text.strip():
         raise UnreadableFile("The file is empty.")
     return text
@@ -181,12 +250,16 @@ def _first_record(path: Path) -> str:
 
 def sniff_delimiter(text: str) -> str:
     """The delimiter that splits the header (and the next line) into the most columns,
-    consistently; a comma when nothing else does."""
-    lines = text.splitlines()[:20]
+    consistently; a comma when nothing else does. The first 20 records are read as CSV
+    records, not lines: a value may hold line breaks, and characters such as vertical tab
+    or U+2028 that Python counts as line ends but CSV does not."""
     best, best_width = ",", 1
     for delimiter in DELIMITERS:
-        rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))
-        rows = [row for row in rows if row]
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        try:
+            rows = [row for row in itertools.islice(reader, 20) if row]
+        except csv.Error:
+            continue
         if not rows:
             continue
         width = len(rows[0])
@@ -197,7 +270,7 @@ def sniff_delimiter(text: str) -> str:
 
 
 def _headers(text: str, delimiter: str) -> list[str]:
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         headers = next(reader)
     except (StopIteration, csv.Error) as error:
@@ -233,6 +306,8 @@ def read_csv(
     source = path
     if encoding != "utf-8":
         source = transcode(path, encoding, scratch / "utf8.csv")
+    if mixed_line_endings(source):
+        source = normalise_line_endings(source, scratch / "lines.csv")
     text = _first_record(source)
     delimiter = sniff_delimiter(text)
     headers = _headers(text, delimiter)
@@ -264,8 +339,14 @@ def read_csv(
             (FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE 131072)
             """
         )
+        # One row can fail in several ways; bad bytes are named first, as they are the
+        # likely cause of the others (and ties are otherwise in no fixed order).
         rejects = connection.execute(
-            "SELECT line, error_type, error_message, csv_line FROM rejects ORDER BY line"
+            "SELECT line, error_type, error_message, csv_line, line_byte_position "
+            "FROM rejects ORDER BY line, "
+            "CASE error_type WHEN 'INVALID ENCODING' THEN 0 WHEN 'INVALID UNICODE' THEN 0 "
+            "WHEN 'LINE SIZE OVER MAXIMUM' THEN 1 WHEN 'UNTERMINATED QUOTES' THEN 2 "
+            "WHEN 'UNQUOTED VALUE' THEN 2 ELSE 3 END, error_type"
         ).fetchall()
     except duckdb.Error as error:
         raise UnreadableFile(f"The file cannot be read as CSV: {_engine_message(error)}") from None
@@ -274,11 +355,14 @@ def read_csv(
     rows = pq.ParquetFile(target).metadata.num_rows
     rejected: list[Rejected] = []
     seen: set[int] = set()
-    for line, kind, message, csv_line in rejects:
+    for line, kind, message, csv_line, position in rejects:
         if line in seen:  # one row can fail in several ways; report it once
             continue
         seen.add(line)
-        rejected.append(_rejected(int(line), str(kind), str(message), str(csv_line or ""), width))
+        text = str(csv_line or "")
+        if _REJECT_RULES.get(str(kind)) == "invalid_encoding":
+            text = _sent_text(source, position, text)
+        rejected.append(_rejected(int(line), str(kind), str(message), text, width))
     return RawTable(
         parquet=target,
         headers=headers,
@@ -291,8 +375,27 @@ def read_csv(
     )
 
 
+def _sent_text(source: Path, position: int | None, shown: str) -> str:
+    """A row with bytes that are not UTF-8, as sent (each bad byte as U+FFFD). The engine
+    shows such a row with every bad byte as "?" and may swallow the byte after one (such
+    as a delimiter), so the row is read again from the file at its (1-based) position,
+    when that agrees with what the engine saw; otherwise the engine's text is kept."""
+    expected = shown.encode("utf-8")[: TEXT_PREVIEW * 4]
+    if not position or not expected:
+        return shown
+    with source.open("rb") as handle:
+        handle.seek(int(position) - 1)
+        sent = handle.read(len(expected))
+    question = ord("?")
+    if len(sent) != len(expected) or any(
+        seen != question and seen != byte for seen, byte in zip(expected, sent, strict=True)
+    ):
+        return shown
+    return sent.decode("utf-8", errors="replace")
+
+
 def _headers_raw(text: str, delimiter: str) -> list[str]:
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     return next(reader)
 
 
@@ -324,7 +427,7 @@ def _rejected(line: int, kind: str, message: str, text: str, width: int) -> Reje
     elif rule == "bad_quotes":
         message = "This row has a quote mark that is not closed or not at the start of a value."
     elif rule == "line_too_long":
-        message = f"This row is longer than {MAX_LINE_BYTES // (1024 * 1024)} MB."
+        message = f"This row is longer than {_size_words(MAX_LINE_BYTES)}."
     else:
         message = f"This row cannot be read: {message[:200]}"
     return Rejected(row=line, rule=rule, message=message, text=text[:TEXT_PREVIEW])
