@@ -530,10 +530,14 @@ def _publish(
                 job,
                 JobStatus.PUBLISHED,
                 f"Published version {version.number} with {_records(built.rows)}: "
-                f"{_records(job.rows_published)} new for {span}"
+                f"{job.rows_published:,} new {_noun(job.rows_published, 'record')} for {span}"
                 f"{quarantine_words}.",
                 hook=tracker.hook,
             )
+
+
+def _noun(count: int, word: str) -> str:
+    return word if count == 1 else f"{word}s"
 
 
 def _rows(count: int) -> str:

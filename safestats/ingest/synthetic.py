@@ -554,7 +554,9 @@ class Places:
         if geography is not None and geography.field is not None:
             field = spec.field(geography.field)
             mapped = geography.field in spec.layouts[0].columns
-            if field is not None and field.required and mapped:
+            # A wide file of counts is nothing without its areas, required or not.
+            needed = field is not None and (field.required or spec.layouts[0].melt is not None)
+            if needed and mapped:
                 if geography.source == "ward" and not self.has_wards:
                     return (
                         f"{spec.id} needs real ward codes, and {self.source} has no wards: "
@@ -2790,7 +2792,7 @@ def _write_csv(path: Path, headers: list[str], batches: Iterator[list[Any]]) -> 
 
 
 def _write_xlsx(path: Path, headers: list[str], batches: Iterator[list[Any]]) -> int:
-    import xlsxwriter  # type: ignore[import-untyped]
+    import xlsxwriter
 
     options = {"constant_memory": True, "strings_to_numbers": False, "strings_to_urls": False}
     workbook = xlsxwriter.Workbook(str(path), options)
