@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 
 from safestats.ingest.models import JobStatus
+from safestats.query.services import run_query
+from safestats.query.spec import QuerySpec
 from tests.ingest_helpers import catalogue, current_rows, load, stores  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -210,6 +212,14 @@ def check(dataset: str, *paths: Path) -> None:
     published = published_counts(dataset)
     assert published == expected
     assert sum(published.values()) == sum(expected.values())
+    # The query service (as the pages and `safestats query` use it) gives the same counts.
+    category = "crime_type" if dataset == "police-uk-street" else "major_category"
+    result = run_query(QuerySpec(dataset=dataset, group_by=[category], time_unit="month"))
+    answered = Counter(
+        {(cell.codes[1], cell.codes[0]): cell.value for cell in result.cells if cell.value}
+    )
+    assert answered == +expected
+    assert result.grand_total.value == sum(expected.values())
 
 
 def _problems(job: object) -> list[dict[str, object]]:
