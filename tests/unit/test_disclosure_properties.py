@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy.optimize import linprog  # type: ignore[import-untyped]
 
-from safestats.catalogue.spec import Threshold
+from safestats.catalogue.spec import CellKey, Threshold
 from safestats.query.disclosure import Protected, protect
 
 # Many zeros and small counts, some larger ones.
@@ -167,3 +167,30 @@ def assert_same(first: Protected, second: Protected) -> None:
         assert np.array_equal(values, second.totals[axes][0], equal_nan=True)
         assert np.array_equal(suppressed, second.totals[axes][1])
     assert first.rules == second.rules
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    counts=tables(),
+    seed=st.integers(0, 2**32 - 1),
+    max_noise=st.integers(1, 10),
+    k=st.none() | K,
+)
+def test_cell_key_noise_is_bounded_never_negative_and_repeatable(
+    counts: np.ndarray, seed: int, max_noise: int, k: int | None
+) -> None:
+    keys = np.random.default_rng(seed).integers(0, 2**64, counts.shape, dtype=np.uint64)
+    rule = CellKey(method="cell_key", max_noise=max_noise, k=k)
+    result = protect(counts, rule, cell_keys=keys)
+    assert_same(result, protect(counts.copy(), rule, cell_keys=keys.copy()))
+    true_totals = {axes: counts.sum(axis=axes) for axes in result.totals}
+    for values, suppressed, truth in [
+        (result.values, result.suppressed, counts),
+        *((v, s, true_totals[axes]) for axes, (v, s) in result.totals.items()),
+    ]:
+        shown_values = values[~suppressed]
+        assert (shown_values >= 0).all()
+        assert (np.abs(shown_values - truth[~suppressed]) <= max_noise).all()
+        assert (values[truth == 0] == 0).all()
+        if k is not None:
+            assert not ((shown_values >= 1) & (shown_values < k)).any()
