@@ -280,7 +280,7 @@ def _rounding(table: NDArray[np.generic], rule: Rounding, measure: bool) -> Prot
 
 
 @dataclass
-class _Report:
+class Report:
     """What secondary suppression had to do beyond the usual, for the rules text."""
 
     zeros: bool = False
@@ -292,7 +292,7 @@ def _threshold(table: Ints, rule: Threshold) -> Protected:
     extended = extend(table)
     primary = (extended >= 1) & (extended < k)
     suppressed = primary.copy()
-    report = _Report()
+    report = Report()
     if rule.secondary_suppression:
         secondary_suppression(extended, suppressed, k, report)
     shown = extended.astype(np.float64)
@@ -333,7 +333,7 @@ def levels(ndim: int) -> list[tuple[int, ...]]:
     return [*sorted(margin_axes(ndim), key=lambda axes: (-len(axes), axes)), ()]
 
 
-def secondary_suppression(extended: Ints, suppressed: Bools, k: int, report: _Report) -> None:
+def secondary_suppression(extended: Ints, suppressed: Bools, k: int, report: Report) -> None:
     """Add to ``suppressed`` (primary suppressions of the extended table) the entries that
     must also be hidden so that no primary one can be narrowed below a range of k."""
     shape = tuple(n - 1 for n in extended.shape)
@@ -442,7 +442,7 @@ class _Audit:
     are already k apart is protected without a programme of its own. A few programmes
     pushing all the primary entries up, then down, usually settle most of them at once."""
 
-    def __init__(self, values: Ints, hidden: Bools, k: int, report: _Report) -> None:
+    def __init__(self, values: Ints, hidden: Bools, k: int, report: Report) -> None:
         self.view = hidden
         self.k = k
         self.report = report
