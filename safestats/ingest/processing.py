@@ -423,6 +423,9 @@ def _code_lookup(spec: DatasetSpec, spec_field: FieldSpec) -> tuple[pa.Array, pa
     return pa.array(keys, pa.string()), pa.array(codes, pa.string())
 
 
+Refusal = tuple[np.ndarray, str, str]  # which values, the rule, the message
+
+
 def _check_field(
     spec: DatasetSpec,
     spec_field: FieldSpec,
@@ -432,9 +435,12 @@ def _check_field(
     column: str,
     problems: _Problems,
 ) -> pa.Array:
-    """The field's typed values (null where the text is refused), recording problems."""
-    name, kind = spec_field.name, spec_field.type
-    present = _mask(pc.is_valid(text))
+    """The field's typed values (null where the text is refused), recording problems.
+
+    Most columns repeat their values (categories, dates, codes): those are checked once
+    per distinct value and the outcome spread back to the rows; columns of mostly unique
+    values (references, coordinates) are checked as they are."""
+    name = spec_field.name
 
     def refuse(mask: np.ndarray, rule: str, message: str) -> None:
         problems.add(
@@ -442,7 +448,36 @@ def _check_field(
         )
 
     if spec_field.required:
-        refuse(~present, "required", f"{name} is required and is empty")
+        refuse(~_mask(pc.is_valid(text)), "required", f"{name} is required and is empty")
+    encoded = pc.dictionary_encode(text)
+    if len(encoded.dictionary) * 2 > len(text):
+        values, refusals = _check_values(spec, spec_field, text, fmt)
+        for mask, rule, message in refusals:
+            refuse(mask, rule, message)
+        return values
+    distinct, refusals = _check_values(spec, spec_field, encoded.dictionary, fmt)
+    indices = encoded.indices
+    positions = np.asarray(pc.fill_null(indices, -1).to_numpy(zero_copy_only=False))
+    present = positions >= 0
+    safe = np.where(present, positions, 0)
+    for mask, rule, message in refusals:
+        refuse(mask[safe] & present, rule, message)
+    return pc.take(distinct, indices)
+
+
+def _check_values(
+    spec: DatasetSpec, spec_field: FieldSpec, text: pa.Array, fmt: str | None
+) -> tuple[pa.Array, list[Refusal]]:
+    """Typed values for ``text`` (null where refused) and every refusal, as masks over
+    ``text``. Nulls are never refused here (required is checked per row)."""
+    name, kind = spec_field.name, spec_field.type
+    present = _mask(pc.is_valid(text))
+    refusals: list[Refusal] = []
+
+    def refuse(mask: np.ndarray, rule: str, message: str) -> None:
+        if mask.any():
+            refusals.append((mask, rule, message))
+
     if kind in ("string", "category", "code"):
         limit = spec_field.max_length or (
             DEFAULT_TEXT_LIMIT if kind == "string" else DEFAULT_CODE_LIMIT
@@ -458,14 +493,14 @@ def _check_field(
             )
         lookup = _code_lookup(spec, spec_field)
         if lookup is None:
-            return text
+            return text, refusals
         keys, codes = lookup
         position = pc.index_in(pc.utf8_lower(_fold_spaces(text)), value_set=keys)
         unknown = present & _mask(pc.is_null(position)) & ~long
         distinct = list(dict.fromkeys(codes.to_pylist()))  # a code is listed once
         shown = ", ".join(distinct[:12]) + ("…" if len(distinct) > 12 else "")
         refuse(unknown, "unknown_code", f"{name} is not one of its codes ({shown})")
-        return pc.take(codes, position)
+        return pc.take(codes, position), refusals
     if kind == "integer":
         # Commas only as thousands separators ("1,234", never "12,34"); a leading plus
         # sign is dropped here because the engine's cast refuses it.
@@ -481,7 +516,7 @@ def _check_field(
         if isinstance(spec_field.generalise, Bands):
             outside = _mask(pc.or_(pc.less(numbers, 0), pc.greater(numbers, MAX_AGE)))
             refuse(outside, "out_of_range", f"{name} must be between 0 and {MAX_AGE}")
-        return numbers
+        return numbers, refusals
     if kind == "decimal":
         ok = _mask(pc.match_substring_regex(text, DECIMAL))
         refuse(present & ~ok, "not_number", f"{name} is not a number")
@@ -489,17 +524,18 @@ def _check_field(
         numbers = pc.cast(valid, pa.float64())
         huge = _mask(pc.is_inf(numbers))  # such as 1e999: too large to be a number stored
         refuse(huge, "not_number", f"{name} is too large to be a number")
-        return pc.if_else(pa.array(huge), pa.nulls(len(text), pa.float64()), numbers)
+        return pc.if_else(pa.array(huge), pa.nulls(len(text), pa.float64()), numbers), refusals
     if kind == "boolean":
         folded = pc.utf8_lower(text)
         true = _mask(pc.is_in(folded, value_set=pa.array(TRUE_WORDS)))
         false = _mask(pc.is_in(folded, value_set=pa.array(FALSE_WORDS)))
         refuse(present & ~true & ~false, "not_boolean", f"{name} is not yes or no")
-        return pc.if_else(pa.array(true | false), pa.array(true), pa.nulls(len(text), pa.bool_()))
+        flags = pc.if_else(pa.array(true | false), pa.array(true), pa.nulls(len(text), pa.bool_()))
+        return flags, refusals
     values, bad = _check_temporal(text, kind, fmt)
     form = fmt or "ISO 8601"
     refuse(bad, f"invalid_{kind}", f"{name} is not a valid {kind} in the form {form}")
-    return values
+    return values, refusals
 
 
 def _fold_spaces(text: pa.Array) -> pa.Array:
