@@ -8,6 +8,7 @@ tampered with by the same code as the test database.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from django.db import connection, transaction
@@ -76,9 +77,17 @@ def write_busy_log(count: int) -> None:
                 )
 
 
-def append_concurrently(label: str, count: int, start_at: float) -> None:
-    """Wait for the agreed moment, then append ``count`` events one transaction each."""
-    time.sleep(max(0.0, start_at - time.time()))
+def append_concurrently(label: str, count: int, gate: str) -> None:
+    """Say this process is ready (a file in the folder ``gate``), wait until the test
+    opens the gate (a file named ``go``), then append ``count`` events one transaction
+    each. A barrier, not a time: on a busy machine processes start late."""
+    folder = Path(gate)
+    (folder / label).touch()
+    deadline = time.monotonic() + 300
+    while not (folder / "go").exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the gate never opened")
+        time.sleep(0.01)
     for n in range(count):
         record("load.tested", actor=Actor.system(label), payload={"n": n})
 

@@ -219,7 +219,8 @@ def test_processes_appending_at_once_keep_one_unbroken_chain(
 ) -> None:
     instance = Instance(tmp_path / "instance", _env(**process_database))
     instance.run("migrate", "--no-input")
-    start_at = time.time() + 6  # every process is up and waiting before the first write
+    gate = tmp_path / "gate"  # every process is up and waiting before the first write
+    gate.mkdir()
     writers = [
         subprocess.Popen(
             [
@@ -228,7 +229,7 @@ def test_processes_appending_at_once_keep_one_unbroken_chain(
                 "--no-imports",
                 "-c",
                 "from tests.integration.audit_helpers import append_concurrently; "
-                f"append_concurrently('writer-{n}', 100, {start_at})",
+                f"append_concurrently('writer-{n}', 100, {str(gate)!r})",
             ],
             env=safestats_env(instance.home, **instance.env),
             cwd=tmp_path,
@@ -239,8 +240,14 @@ def test_processes_appending_at_once_keep_one_unbroken_chain(
         )
         for n in range(4)
     ]
+    deadline = time.monotonic() + 300
+    while len(list(gate.iterdir())) < 4:
+        assert time.monotonic() < deadline, "the writers did not all start"
+        assert all(w.poll() is None for w in writers), "a writer stopped before the gate"
+        time.sleep(0.05)
+    (gate / "go").touch()
     for writer in writers:
-        _, err = writer.communicate(timeout=180)
+        _, err = writer.communicate(timeout=300)
         assert writer.returncode == 0, err
     assert instance.run("audit", "verify").stdout.startswith("Audit log intact: 400 events")
 
