@@ -30,6 +30,8 @@ function figure(data) {
       y: data.y,
       z: data.z,
       hoverongaps: false,
+      zmin: 0, // counts: the lightest shade is zero, even when every cell is zero
+      zmax: Math.max(1, ...data.z.flat().filter((value) => value !== null)),
       colorscale: [[0, "#f3f8fc"], [1, "#003078"]],
       colorbar: { title: { text: data.value_title } },
     };
@@ -54,8 +56,9 @@ function draw(scope) {
     const source = document.getElementById(holder.dataset.chart);
     if (!source) continue;
     const { traces, layout } = figure(JSON.parse(source.textContent));
-    window.Plotly.newPlot(holder, traces, layout, { displayModeBar: false, responsive: true });
-    holder.classList.add("safestats-chart--drawn");
+    window.Plotly.newPlot(holder, traces, layout, { displayModeBar: false, responsive: true })
+      .then(() => holder.classList.add("safestats-chart--drawn"))
+      .catch((error) => console.error("The chart could not be drawn:", error));
   }
 }
 

@@ -9,6 +9,7 @@ boundaries: they need no script, and boundaries that are not loaded are said in 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +74,7 @@ class Table:
     rows: list[TableRow]
     total_row: TableRow | None = None
     has_total_column: bool = False
+    column_title: str = ""  # a cross table's second dimension, over its columns
     truncated: int = 0  # rows left out (shown in downloads)
     extra: list[Table] = field(default_factory=list)
 
@@ -127,8 +129,8 @@ def table_of(result: Result) -> Table:
         table.extra.append(
             _limited(
                 Table(
-                    caption=f"{value} by {title_of(dim.name).lower()}, all "
-                    + " and ".join(title_of(d.name).lower() for d in dims if d is not dim),
+                    caption=f"{value} by {title_of(dim.name).lower()}, totals over "
+                    + _every(d for d in dims if d is not dim),
                     corner=[title_of(dim.name)],
                     columns=[value],
                     rows=[TableRow(heads=[c.labels[0]], cells=[c]) for c in totals],
@@ -167,13 +169,18 @@ def _cross(result: Result) -> Table:
     return _limited(
         Table(
             caption=_caption(result),
-            corner=[f"{title_of(dims[down].name)} (down), {title_of(dims[across].name).lower()}"],
+            corner=[title_of(dims[down].name)],
+            column_title=title_of(dims[across].name),
             columns=columns,
             rows=rows,
             total_row=total_row,
             has_total_column=totals_down is not None,
         )
     )
+
+
+def _every(dims: Iterable[Dimension]) -> str:
+    return " and ".join(f"every {title_of(d.name).lower()}" for d in dims)
 
 
 def _limited(table: Table) -> Table:
@@ -316,9 +323,7 @@ def map_of(result: Result) -> Map | None:
     dim: Dimension = result.dimensions[index]
     caption = f"Map of {value_title(result).lower()} by {title_of(dim.name).lower()}"
     if len(result.dimensions) > 1:
-        caption += ", all " + " and ".join(
-            title_of(d.name).lower() for d in result.dimensions if d is not dim
-        )
+        caption += ", totals over " + _every(d for d in result.dimensions if d is not dim)
     areas = geography.areas_for_map(level, maps.VINTAGES[level])  # type: ignore[arg-type]
     if isinstance(areas, geography.BoundariesAbsent):
         return Map(level=level, caption=caption, width=0, height=0, absent=areas.message)
