@@ -18,6 +18,7 @@ from shapely.geometry import shape
 
 from safestats.geography import selectors as geography
 from safestats.query import maps
+from safestats.query.spec import geography_level
 
 if TYPE_CHECKING:
     from safestats.query.compiler import Dimension
@@ -305,14 +306,21 @@ class Map:
     suppressed: int = 0
 
 
-def _restricted(result: Result) -> bool:
-    """Whether the query kept only some areas (then only those are drawn)."""
+def _kept(result: Result, level: str, codes: set[str]) -> set[str] | None:
+    """The areas to draw when the query kept only some areas (those of the result that it
+    kept, at the map's level), else None: every area of the level."""
     query = result.query
-    if query.areas:
-        return True
     spec = result.dataset.parsed_spec()
     geography_fields = {f.name for f in spec.fields if f.role == "geography"}
-    return any(item.field in geography_fields for item in query.filters)
+    if not query.areas and not any(item.field in geography_fields for item in query.filters):
+        return None
+    kept = set(codes)
+    if query.areas and query.area_level == level:
+        kept &= set(query.areas)
+    for item in query.filters:
+        if item.field in geography_fields and geography_level(spec, item.field) == level:
+            kept &= set(item.values)
+    return kept
 
 
 def map_of(result: Result) -> Map | None:
@@ -329,8 +337,9 @@ def map_of(result: Result) -> Map | None:
         return Map(level=level, caption=caption, width=0, height=0, absent=areas.message)
     values = maps.map_values(result)
     features = areas.feature_collection["features"]
-    if _restricted(result):
-        features = [f for f in features if f["properties"]["code"] in values]
+    kept = _kept(result, level, set(values))
+    if kept is not None:
+        features = [f for f in features if f["properties"]["code"] in kept]
     if not features:
         return Map(
             level=level,

@@ -148,8 +148,11 @@ class QueryForm(forms.Form):
     )
     time_unit = forms.ChoiceField(label="Unit of time", required=False)
 
-    def __init__(self, *args: Any, dataset: Dataset, limits: Limits, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, dataset: Dataset, limits: Limits, counts: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.counts = counts  # a table of counts needs a grouping; an extract of records not
         self.dataset = dataset
         self.spec = spec = dataset.parsed_spec()
         self.limits = limits
@@ -282,6 +285,9 @@ class QueryForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        grouped = data.get("group_by") or data.get("time_unit")
+        if self.counts and not grouped and "group_by" not in self.errors:
+            self.add_error("group_by", "Choose at least one field to group by, or a unit of time")
         boroughs = data.get("boroughs") or []
         level = data.get("area_level") or ""
         areas = data.get("areas") or []

@@ -74,11 +74,16 @@ def _decisions(request: HttpRequest, dataset: Dataset) -> tuple[Decision, Decisi
 
 
 def _form(
-    request: HttpRequest, dataset: Dataset, aggregate: Decision, records: Decision
+    request: HttpRequest,
+    dataset: Dataset,
+    aggregate: Decision,
+    records: Decision,
+    *,
+    counts: bool = True,
 ) -> QueryForm:
     limits = services.limits_of(aggregate, records)
     asked = "run" in request.GET
-    return QueryForm(request.GET if asked else None, dataset=dataset, limits=limits)
+    return QueryForm(request.GET if asked else None, dataset=dataset, limits=limits, counts=counts)
 
 
 def _asked(form: QueryForm) -> tuple[QuerySpec | None, list[str]]:
@@ -269,7 +274,7 @@ def extract(request: HttpRequest, dataset_id: str, fmt: str) -> HttpResponseBase
     aggregate, records = _decisions(request, dataset)
     if not records.allowed:
         return _refused(request, dataset, records.reason)
-    form = _form(request, dataset, aggregate, records)
+    form = _form(request, dataset, aggregate, records, counts=False)
     query, problems = _asked(form)
     if query is None:
         return _problem_page(request, dataset, form, problems)

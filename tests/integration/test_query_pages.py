@@ -432,3 +432,40 @@ def test_jigsaw_alerts_are_for_platform_administrators(
     assert "No alert is waiting for review." in text(admin.get("/platform/jigsaw-alerts"))
     again = admin.post(f"/platform/jigsaw-alerts/{alert.pk}", {"note": "Again."})
     assert again.status_code == 409
+
+
+def test_filters_areas_and_times_from_the_form_become_the_query(
+    loaded: Path, client: Client
+) -> None:
+    response = client.get(
+        f"/query/{LAS_ID}?run=1&f_injury_type=stab&f_injury_type=gunshot&boroughs=E09000033"
+        "&weekdays=1&weekdays=7&hours=21&date_from=2024-01&date_to=2024-01&group_by=borough_code"
+    )
+    assert response.status_code == 200, text(response)
+    asked = event("query.run").payload["query"]
+    assert asked == {
+        "dataset": LAS_ID,
+        "date_from": "2024-01",
+        "date_to": "2024-01",
+        "filters": [{"field": "injury_type", "values": ["stab", "gunshot"]}],
+        "area_level": "borough",
+        "areas": ["E09000033"],
+        "weekdays": [1, 7],
+        "hours": [21],
+        "group_by": ["borough_code"],
+    }
+    html = response.content.decode()
+    assert html.count('class="safestats-map__area ') == 1  # only the chosen borough is drawn
+    assert 'value="stab" checked' in html and 'value="E09000033" checked' in html
+    problems = client.get(f"/query/{LAS_ID}?run=1&areas=E05013806&area_level=&hours=25")
+    words = text(problems)
+    assert "Choose the level of the area codes you gave" in words
+    assert "Choose only hours from the list" in words
+    assert "Choose at least one field to group by, or a unit of time" in words
+    by = "&group_by=injury_type"
+    wrong = client.get(f"/query/{LAS_ID}?run=1&areas=nonsense&area_level=ward{by}")
+    assert "NONSENSE is not an area code: give ONS codes like E05013806" in text(wrong)
+    lsoa = client.get(f"/query/{LAS_ID}?run=1&areas=E01004736&area_level=lsoa{by}")
+    assert "Select a valid choice" in text(lsoa)  # finer than the agreement: not offered
+    ward = client.get(f"/query/{LAS_ID}?run=1&areas=E05013806&area_level=ward{by}")
+    assert ward.status_code == 200 and 'id="result-table"' in ward.content.decode()
