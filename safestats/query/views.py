@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import tempfile
 from typing import Any
@@ -92,9 +91,7 @@ def _asked(form: QueryForm) -> tuple[QuerySpec | None, list[str]]:
     return form.query()
 
 
-def results_context(
-    request: HttpRequest, result: services.Result, *, params: str, records: bool
-) -> dict[str, Any]:
+def results_context(result: services.Result, *, params: str, records: bool) -> dict[str, Any]:
     """What the results part of a page shows: the table, the chart's data, the map, the
     rules and version, and the links to download it (with the same query)."""
     dataset = result.dataset
@@ -114,7 +111,6 @@ def results_context(
         "result": result,
         "table": figures.table_of(result),
         "chart": chart,
-        "chart_json": json.dumps(chart) if chart else "",
         "map": drawn,
         "params": params,
         "downloads": [
@@ -176,7 +172,7 @@ def builder(request: HttpRequest, dataset_id: str) -> HttpResponse:
             problems = error.problems
         else:
             context |= results_context(
-                request, result, params=request.GET.urlencode(), records=records.allowed
+                result, params=request.GET.urlencode(), records=records.allowed
             )
     for problem in problems:
         form.add_error(None, problem)
@@ -447,7 +443,7 @@ def saved_query(request: HttpRequest, saved_id: str) -> HttpResponse:
     except services.QueryError as error:
         context["problems"] = error.problems
     else:
-        context |= results_context(request, result, params=params, records=records.allowed)
+        context |= results_context(result, params=params, records=records.allowed)
     return render(request, "query/saved.html", context)
 
 
