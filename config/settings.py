@@ -189,6 +189,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "safestats.web.context_processors.service",
+                "safestats.query.context_processors.navigation",
             ],
         },
     },

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("safestats.audit.urls")),
     path("", include("safestats.catalogue.urls")),
     path("", include("safestats.ingest.urls")),
+    path("", include("safestats.query.urls")),
 ]
 
 handler400 = "safestats.web.views.bad_request"

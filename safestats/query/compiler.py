@@ -14,6 +14,8 @@ from typing import Any, Final
 
 from safestats.catalogue.spec import DatasetSpec
 from safestats.query.spec import (
+    CLOCK_UNITS,
+    TIME_DIMENSIONS,
     QuerySpec,
     area_field,
     end_after,
@@ -119,19 +121,16 @@ def compile_aggregate(query: QuerySpec, spec: DatasetSpec, *, cell_key: bool) ->
         dimensions.append(Dimension(name=name, label=name, field=name))
     if query.time_unit is not None:
         source = spec.coverage_field
-        if query.time_unit in ("hour", "weekday"):
+        if query.time_unit in CLOCK_UNITS:
             clock = hour_field(spec)
             if clock is None:
                 raise ValueError("no time of day")
             source = clock.name
-        alias = f"d{len(select)}"
-        expression = TIME_EXPRESSIONS[query.time_unit].format(t=quote(source))
-        select.append(f"{expression} AS {alias}")
-        dimensions.append(
-            Dimension(
-                name=query.time_unit, label=query.time_unit, field=source, time_unit=query.time_unit
-            )
-        )
+        for unit in TIME_DIMENSIONS.get(query.time_unit, (query.time_unit,)):
+            alias = f"d{len(select)}"
+            expression = TIME_EXPRESSIONS[unit].format(t=quote(source))
+            select.append(f"{expression} AS {alias}")
+            dimensions.append(Dimension(name=unit, label=unit, field=source, time_unit=unit))
     measure = measure_of(query, spec)
     if measure == "sum":
         value_name = spec.measure or "count"

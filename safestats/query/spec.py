@@ -17,7 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from safestats.catalogue.spec import DatasetSpec, FieldSpec
 from safestats.organisations.grants import PRECISIONS, is_finer
 
-TimeUnit = Literal["day", "week", "month", "quarter", "year", "hour", "weekday"]
+TimeUnit = Literal["day", "week", "month", "quarter", "year", "hour", "weekday", "weekday_hour"]
+# Units of time that need the time of day; "weekday_hour" is two dimensions at once, the day
+# of the week and the hour (for a heatmap of when things happen).
+CLOCK_UNITS = ("hour", "weekday", "weekday_hour")
+# Dimensions each time unit adds to the result.
+TIME_DIMENSIONS: dict[str, tuple[str, ...]] = {"weekday_hour": ("weekday", "hour")}
 AreaLevel = Literal["borough", "ward", "lsoa"]
 MAX_VALUES = 500
 MAX_GROUPS = 2
@@ -182,6 +187,11 @@ def check(query: QuerySpec, spec: DatasetSpec, limits: Limits) -> list[str]:
             problems.append(f"{item.field} cannot be filtered by value.")
     if len(query.group_by) > MAX_GROUPS:
         problems.append(f"Group by at most {MAX_GROUPS} fields (and a time unit).")
+    elif query.time_unit == "weekday_hour" and len(query.group_by) > MAX_GROUPS - 1:
+        problems.append(
+            "Day of the week by hour is two dimensions already: group it by at most "
+            f"{MAX_GROUPS - 1} field."
+        )
     if len(set(query.group_by)) != len(query.group_by):
         problems.append("Each field can be grouped by only once.")
     for name in query.group_by:
@@ -201,7 +211,7 @@ def check(query: QuerySpec, spec: DatasetSpec, limits: Limits) -> list[str]:
                 field_problem(holder, "filter")
     if query.date_from and query.date_to and start_of(query.date_from) >= end_after(query.date_to):
         problems.append("The start of the date range must be before its end.")
-    if (query.weekdays or query.hours or query.time_unit in ("hour", "weekday")) and hour_field(
+    if (query.weekdays or query.hours or query.time_unit in CLOCK_UNITS) and hour_field(
         spec
     ) is None:
         problems.append(f"{spec.title} does not record the time of day or day of the week.")

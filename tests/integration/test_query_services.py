@@ -225,3 +225,17 @@ def test_the_query_command_prints_the_controlled_table(
     ]
     with pytest.raises(CommandError, match="'Nonsense' is not a value of crime_type"):
         call_command("query", "police-uk-street", "--by", "month", "--where", "crime_type=Nonsense")
+
+
+def test_a_weekday_by_hour_grid_labels_both_dimensions_and_keeps_every_hour(
+    loaded: Path,
+) -> None:
+    result = services.run_query(
+        QuerySpec(dataset="las-violence-dispatches", time_unit="weekday_hour")
+    )
+    assert [d.name for d in result.dimensions] == ["weekday", "hour"]
+    assert result.counts_shape == (7, 24)
+    first = result.cells[0]
+    assert first.labels == ("Monday", "00:00") and first.codes == ("1", "0")
+    assert set(result.totals) == {"weekday", "hour"}
+    assert sum(1 for cell in result.cells if cell.value is None) == result.suppressed

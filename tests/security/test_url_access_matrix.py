@@ -16,10 +16,11 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from safestats.accounts.models import Role
+from safestats.accounts.models import Role, User
 from safestats.audit.services import Actor
 from safestats.catalogue.services import add_dataset
 from safestats.ingest.models import IngestJob, JobStatus
+from safestats.query.models import SavedQuery
 from tests.catalogue_specs import as_yaml, minimal_spec
 from tests.signin import PASSWORD, enrol, make_member, make_organisation, sign_in
 
@@ -87,6 +88,16 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "ingest:job": ("/ingest/jobs/{job}", only(Role.DATA_PROVIDER, Role.PLATFORM_ADMIN, others=404)),
     "ingest:problems_csv": ("/ingest/jobs/{job}/problems.csv", only(Role.DATA_PROVIDER, Role.PLATFORM_ADMIN, others=404)),
     "ingest:quarantine_csv": ("/ingest/jobs/{job}/quarantine.csv", only(Role.DATA_PROVIDER, Role.PLATFORM_ADMIN, others=404)),
+    # Camden has no agreement for the dataset: the access policy refuses every signed-in
+    # role (403, with its reason); the saved query is the analyst's own and private.
+    "query:index": ("/query", SIGNED_IN_ONLY),
+    "query:builder": ("/query/{dataset}", only(others=403)),
+    "query:download": ("/query/{dataset}/download.csv?run=1", only(others=403)),
+    "query:extract": ("/query/{dataset}/extract.csv?run=1", only(others=403)),
+    "query:save": ("/query/{dataset}/save?run=1", only(others=403)),
+    "query:saved_list": ("/query/saved", SIGNED_IN_ONLY),
+    "query:saved_query": ("/query/saved/{saved}", only(others=404) | {"analyst": 403}),
+    "query:saved_delete": ("/query/saved/{saved}/delete", only(Role.ANALYST, others=404)),
 }  # fmt: skip
 
 
@@ -136,7 +147,18 @@ def clients() -> tuple[dict[str, Client], dict[str, Any]]:
         created_by="data_provider@camden.gov.uk",
         status=JobStatus.PUBLISHED,
     )
-    return by_role, {"colleague": colleague.pk, "dataset": dataset.pk, "job": job.pk}
+    saved = SavedQuery.objects.create(
+        owner=User.objects.get(email="analyst@camden.gov.uk"),
+        organisation=camden,
+        name="Mine",
+        spec={"dataset": dataset.pk},
+    )
+    return by_role, {
+        "colleague": colleague.pk,
+        "dataset": dataset.pk,
+        "job": job.pk,
+        "saved": saved.pk,
+    }
 
 
 def test_each_role_gets_the_expected_answer_everywhere(

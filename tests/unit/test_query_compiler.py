@@ -4,7 +4,7 @@ parameter. Checked with Hypothesis over hostile text, and by running the SQL."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -145,3 +145,35 @@ def test_the_engine_reads_only_the_files_it_was_given(street_file: Path, tmp_pat
     ):
         with pytest.raises(duckdb.Error):
             engine.run(compiler.Compiled(sql=sql), [street_file])
+
+
+def test_weekday_by_hour_is_two_dimensions_from_the_time_of_day(tmp_path: Path) -> None:
+    query = QuerySpec(dataset="las-violence-dispatches", time_unit="weekday_hour")
+    assert check(query, LAS, OPEN) == []
+    compiled = compiler.compile_aggregate(query, LAS, cell_key=False)
+    assert [(d.name, d.time_unit, d.field) for d in compiled.dimensions] == [
+        ("weekday", "weekday", "call_at"),
+        ("hour", "hour", "call_at"),
+    ]
+    path = tmp_path / "las.parquet"
+    when = [  # wall-clock times, as the data holds them
+        datetime(2024, 1, 1, 21, 15),  # noqa: DTZ001
+        datetime(2024, 1, 1, 21, 40),  # noqa: DTZ001
+        datetime(2024, 1, 6, 3),  # noqa: DTZ001
+    ]
+    pq.write_table(pa.table({"call_at": pa.array(when, pa.timestamp("us"))}), path)
+    rows = sorted(engine.run(compiled, [path]).to_pylist(), key=lambda r: r["d0"])
+    assert rows == [{"d0": "1", "d1": "21", "value": 2}, {"d0": "6", "d1": "3", "value": 1}]
+    too_many = QuerySpec(
+        dataset="las-violence-dispatches",
+        time_unit="weekday_hour",
+        group_by=["injury_type", "borough_code"],
+    )
+    assert check(too_many, LAS, OPEN) == [
+        "Day of the week by hour is two dimensions already: group it by at most 1 field."
+    ]
+    street = QuerySpec(dataset="police-uk-street", time_unit="weekday_hour")
+    assert check(street, STREET, OPEN) == [
+        "Street-level crime and anti-social behaviour (data.police.uk) does not record the "
+        "time of day or day of the week."
+    ]

@@ -28,7 +28,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--time",
-            choices=["day", "week", "month", "quarter", "year", "hour", "weekday"],
+            choices=["day", "week", "month", "quarter", "year", "hour", "weekday", "weekday_hour"],
             help="also group by this unit of time",
         )
         parser.add_argument("--format", choices=["csv", "json"], default="csv")
