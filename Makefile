@@ -72,6 +72,7 @@ bench: install ## measure throughput against baselines measured in the same run 
 	$(BIN)/python bench/geography_assign.py $${POINTS:-1000000}
 	$(BIN)/python bench/ingest.py $${INGEST_ROWS:-1000000 5000000}
 	$(BIN)/python bench/disclosure.py
+	$(BIN)/python bench/query.py $${QUERY_ROWS:-10000000 30000000}
 
 lock: $(PY_STAMP) ## re-resolve requirements/lock.txt from pyproject.toml (needs the network)
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links --extra dev --strip-extras -o requirements/lock.txt pyproject.toml
