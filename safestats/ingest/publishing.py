@@ -54,10 +54,17 @@ def _files(paths: list[Path]) -> str:
     return "[" + ", ".join(_quote(str(p)) for p in paths) + "]"
 
 
+def _file_order(name: str) -> tuple[int, str]:
+    """part-2 before part-10: the order the engine wrote them, which is time order."""
+    digits = "".join(ch for ch in name if ch.isdigit())
+    return (int(digits) if digits else -1, name)
+
+
 def version_files(data_dir: Path, parquet_path: str) -> list[Path]:
     folder = data_dir / parquet_path
     manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    return [folder / item["name"] for item in manifest["files"]]
+    names = sorted((item["name"] for item in manifest["files"]), key=_file_order)
+    return [folder / name for name in names]
 
 
 @contextmanager
@@ -181,7 +188,7 @@ def build_version(
             "ROW_GROUP_SIZE 122880, FILE_SIZE_BYTES '256MB', FILENAME_PATTERN 'part-{i}', "
             "OVERWRITE_OR_IGNORE true)"
         )
-        files = sorted(building.glob("*.parquet"))
+        files = sorted(building.glob("*.parquet"), key=lambda path: _file_order(path.name))
         summary = connection.execute(
             f"SELECT count(*), min({period}), max({period}) FROM read_parquet({_files(files)})"
             if files

@@ -63,14 +63,25 @@ class _Params:
         return f"${name}"
 
 
-TIME_EXPRESSIONS: Final = {
-    "day": "strftime(CAST({t} AS DATE), '%Y-%m-%d')",
-    "week": "strftime(date_trunc('week', {t}), '%Y-%m-%d')",
-    "month": "strftime(date_trunc('month', {t}), '%Y-%m')",
-    "quarter": "CAST(year({t}) AS VARCHAR) || '-Q' || CAST(quarter({t}) AS VARCHAR)",
-    "year": "CAST(year({t}) AS VARCHAR)",
-    "hour": "CAST(hour({t}) AS VARCHAR)",
-    "weekday": "CAST(isodow({t}) AS VARCHAR)",
+# Each unit of time as a key to group by (cheap: no text made per record) and the text
+# the result shows, made once per group after grouping.
+TIME_KEYS: Final = {
+    "day": "CAST({t} AS DATE)",
+    "week": "date_trunc('week', {t})",
+    "month": "date_trunc('month', {t})",
+    "quarter": "date_trunc('quarter', {t})",
+    "year": "year({t})",
+    "hour": "hour({t})",
+    "weekday": "isodow({t})",
+}
+TIME_TEXT: Final = {
+    "day": "strftime({k}, '%Y-%m-%d')",
+    "week": "strftime({k}, '%Y-%m-%d')",
+    "month": "strftime({k}, '%Y-%m')",
+    "quarter": "CAST(year({k}) AS VARCHAR) || '-Q' || CAST(quarter({k}) AS VARCHAR)",
+    "year": "CAST({k} AS VARCHAR)",
+    "hour": "CAST({k} AS VARCHAR)",
+    "weekday": "CAST({k} AS VARCHAR)",
 }
 
 
@@ -111,13 +122,15 @@ def compile_aggregate(query: QuerySpec, spec: DatasetSpec, *, cell_key: bool) ->
     the count (or sum) and, for cell-key datasets, the wrapping sum of the records' keys."""
     params = _Params()
     dimensions: list[Dimension] = []
-    select: list[str] = []
+    select: list[str] = []  # grouped, inside
+    shown: list[str] = []  # the dimensions as text, outside
     for name in query.group_by:
         spec_field = spec.field(name)
         if spec_field is None:
             raise ValueError(f"unknown field {name}")
         alias = f"d{len(select)}"
         select.append(f"CAST({quote(name)} AS VARCHAR) AS {alias}")
+        shown.append(alias)
         dimensions.append(Dimension(name=name, label=name, field=name))
     if query.time_unit is not None:
         source = spec.coverage_field
@@ -128,8 +141,8 @@ def compile_aggregate(query: QuerySpec, spec: DatasetSpec, *, cell_key: bool) ->
             source = clock.name
         for unit in TIME_DIMENSIONS.get(query.time_unit, (query.time_unit,)):
             alias = f"d{len(select)}"
-            expression = TIME_EXPRESSIONS[unit].format(t=quote(source))
-            select.append(f"{expression} AS {alias}")
+            select.append(f"{TIME_KEYS[unit].format(t=quote(source))} AS {alias}")
+            shown.append(f"{TIME_TEXT[unit].format(k=alias)} AS {alias}")
             dimensions.append(Dimension(name=unit, label=unit, field=source, time_unit=unit))
     measure = measure_of(query, spec)
     if measure == "sum":
@@ -149,6 +162,8 @@ def compile_aggregate(query: QuerySpec, spec: DatasetSpec, *, cell_key: bool) ->
         sql += " WHERE " + " AND ".join(where)
     if dimensions:
         sql += " GROUP BY ALL"
+        outside = [*shown, "value", *(["cell_key"] if cell_key else [])]
+        sql = f"SELECT {', '.join(outside)} FROM ({sql}) AS grouped"
     return Compiled(
         sql=sql,
         params=params.values,
@@ -160,14 +175,15 @@ def compile_aggregate(query: QuerySpec, spec: DatasetSpec, *, cell_key: bool) ->
 
 def compile_extract(query: QuerySpec, spec: DatasetSpec, columns: list[str]) -> Compiled:
     """SQL giving the records themselves, only ``columns`` (already limited by the access
-    decision), in time order."""
+    decision), in the version's (time) order."""
     params = _Params()
     select = ", ".join(quote(name) for name in columns)
     sql = f"SELECT {select} FROM read_parquet($files)"
     where = _conditions(query, spec, params)
     if where:
         sql += " WHERE " + " AND ".join(where)
-    sql += f" ORDER BY {quote(spec.coverage_field)}"
+    # No ORDER BY: a version's files are written in time order and read in that order, so
+    # the records stream out in time order without the engine holding them all to sort.
     return Compiled(sql=sql, params=params.values)
 
 

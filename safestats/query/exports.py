@@ -19,6 +19,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 from django.conf import settings
 
 from safestats.audit.selectors import safe_cell
@@ -73,6 +75,43 @@ def _csv_rows(
         yield writer.writerow([safe_cell(_text(value)) for value in row])
 
 
+FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def _csv_text(column: pa.Array) -> pa.Array:
+    """A column as CSV text, computed for the whole batch: timestamps and dates in ISO
+    form, and text a spreadsheet would run as a formula prefixed with an apostrophe
+    (numbers, such as a negative longitude, are left as they are)."""
+    kind = column.type
+    if pa.types.is_timestamp(kind):
+        whole = pc.cast(column, pa.timestamp("s"), safe=False)  # stored to the second
+        return pc.strftime(whole, format="%Y-%m-%d %H:%M:%S")
+    if pa.types.is_boolean(kind):
+        return pc.if_else(column, "True", "False")
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        risky = pc.fill_null(pc.match_substring_regex(column, FORMULA_START), False)
+        return pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
+    return pc.cast(column, pa.string())
+
+
+def _csv_batches(
+    batches: Iterable[pa.RecordBatch], columns: list[str], about: dict[str, Any], out: Any
+) -> int:
+    """A record-level extract as CSV, a batch at a time with Arrow's CSV writer."""
+    for line in _csv_rows(columns, [], about):
+        out.write(line.encode("utf-8"))
+    count = 0
+    options = pa_csv.WriteOptions(include_header=False)
+    for batch in batches:
+        texts = [_csv_text(batch.column(name)) for name in columns]
+        table = pa.Table.from_arrays(texts, names=[f"c{i}" for i in range(len(columns))])
+        sink = pa.BufferOutputStream()
+        pa_csv.write_csv(table, sink, write_options=options)
+        out.write(sink.getvalue().to_pybytes())
+        count += batch.num_rows
+    return count
+
+
 def _batch_rows(batches: Iterable[pa.RecordBatch], columns: list[str]) -> Iterator[tuple[Any, ...]]:
     for batch in batches:
         values = [batch.column(name).to_pylist() for name in columns]
@@ -99,11 +138,10 @@ def write(
     spec: DatasetSpec,
 ) -> int:
     """Write a record-level extract; returns the number of records written."""
-    rows = _Counter(_batch_rows(batches, columns))
     if fmt == "csv":
-        for line in _csv_rows(columns, rows, about):
-            out.write(line.encode("utf-8"))
-    elif fmt == "json":
+        return _csv_batches(batches, columns, about, out)
+    rows = _Counter(_batch_rows(batches, columns))
+    if fmt == "json":
         _json(rows, columns, about, out)
     elif fmt == "xlsx":
         _xlsx(rows, columns, about, out)
