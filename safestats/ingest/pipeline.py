@@ -291,7 +291,7 @@ def _run_stages(job: IngestJob, tracker: _Tracker) -> None:
     outside = 0
     empty_cells = 0
     try:
-        for index, (name, table) in enumerate(tables):
+        for name, table in tables:
             try:
                 plan = processing.make_plan(spec, table.headers)
             except processing.LayoutMismatch as error:
@@ -361,7 +361,6 @@ def _run_stages(job: IngestJob, tracker: _Tracker) -> None:
                     job.rows_done / max(job.rows_total, 1),
                     force=False,
                 )
-            del index
     finally:
         writers.close()
     problem_count = (

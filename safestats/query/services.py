@@ -288,9 +288,11 @@ def run_query(query: QuerySpec, *, user: Any = None, request: HttpRequest | None
             keys[index] = cell_keys[row]
     measure = measure_of(query, spec) == "sum"
     protected = disclosure.protect(counts, rule, cell_keys=keys, measure=measure)
+    # Each value's label once per axis, not once per cell.
+    labels = [[label_of(dims[i], spec, value) for value in axis] for i, axis in enumerate(axes)]
     cells = [
         Cell(
-            labels=tuple(label_of(dims[i], spec, axes[i][j]) for i, j in enumerate(index)),
+            labels=tuple(labels[i][j] for i, j in enumerate(index)),
             codes=tuple(axes[i][j] for i, j in enumerate(index)),
             value=None if protected.suppressed[index] else _number(protected.values[index]),
             shown=_shown(None if protected.suppressed[index] else protected.values[index], measure),
