@@ -262,9 +262,17 @@ def _shown(value: float | None, measure: bool) -> str:
     return str(int(value))
 
 
-def run_query(query: QuerySpec, *, user: Any = None, request: HttpRequest | None = None) -> Result:
+def run_query(
+    query: QuerySpec,
+    *,
+    user: Any = None,
+    request: HttpRequest | None = None,
+    purpose: str = "results",
+) -> Result:
     """Answer ``query`` as ``user`` (None: the instance's operator), disclosure-controlled
-    and audited. Raises :class:`QueryRefused` or :class:`QueryError`."""
+    and audited (``purpose`` says in the audit entry what the answer was for). A query with
+    no grouping is a table of one cell, protected as any other. Raises
+    :class:`QueryRefused` or :class:`QueryError`."""
     dataset, spec, query, decision, _ = prepare(
         query, user=user, request=request, level="aggregate"
     )
@@ -287,6 +295,42 @@ def run_query(query: QuerySpec, *, user: Any = None, request: HttpRequest | None
         if keys is not None and cell_keys is not None:
             keys[index] = cell_keys[row]
     measure = measure_of(query, spec) == "sum"
+    if not dims:  # one cell: protected as a table of one
+        only = disclosure.protect(
+            counts.reshape(1),
+            rule,
+            cell_keys=None if keys is None else keys.reshape(1),
+            measure=measure,
+        )
+        hidden = bool(only.suppressed[0])
+        total = Cell(
+            labels=("Total",),
+            codes=(None,),
+            value=None if hidden else _number(only.values[0]),
+            shown=_shown(None if hidden else only.values[0], measure),
+            primary=bool(only.primary[0]),
+        )
+        return _audited(
+            Result(
+                dataset=dataset,
+                version=version,
+                query=query,
+                dimensions=dims,
+                value_name=compiled.value_name,
+                cells=[],
+                totals={},
+                grand_total=total,
+                rules=list(only.rules),
+                decision=decision,
+                actor_label=Actor.of(_actor(user)).label,
+            ),
+            user=user,
+            request=request,
+            purpose=purpose,
+            cells=1,
+            suppressed=int(hidden),
+            method=rule.method,
+        )
     protected = disclosure.protect(counts, rule, cell_keys=keys, measure=measure)
     # Each value's label once per axis, not once per cell.
     labels = [[label_of(dims[i], spec, value) for value in axis] for i, axis in enumerate(axes)]
@@ -316,20 +360,54 @@ def run_query(query: QuerySpec, *, user: Any = None, request: HttpRequest | None
         counts_shape=shape,
         axes=axes,
     )
+    return _audited(
+        result,
+        user=user,
+        request=request,
+        purpose=purpose,
+        cells=len(cells),
+        suppressed=result.suppressed,
+        method=rule.method,
+    )
+
+
+def _audited(
+    result: Result,
+    *,
+    user: Any,
+    request: HttpRequest | None,
+    purpose: str,
+    cells: int,
+    suppressed: int,
+    method: str,
+) -> Result:
+    """``result`` after recording it in the audit log (``query.run``)."""
     record(
         "query.run",
         actor=_actor(user),
-        target=dataset,
+        target=result.dataset,
         payload={
-            "version": version.number,
-            "query": query.as_json(),
-            "cells": len(cells),
-            "suppressed": result.suppressed,
-            "disclosure": rule.method,
+            "version": result.version.number,
+            "query": result.query.as_json(),
+            "purpose": purpose,
+            "cells": cells,
+            "suppressed": suppressed,
+            "disclosure": method,
         },
         request=request,
     )
     return result
+
+
+def count_matching(
+    query: QuerySpec, *, user: Any = None, request: HttpRequest | None = None
+) -> Result:
+    """How many records ``query``'s filters select (or the sum of the measure), before any
+    grouping: the builder's live count. It is a query like any other: the access policy,
+    the agreement's limits and the dataset's disclosure control apply to its one cell, and
+    it is audited (purpose "count")."""
+    ungrouped = query.model_copy(update={"group_by": [], "time_unit": None})
+    return run_query(ungrouped, user=user, request=request, purpose="count")
 
 
 def _number(value: Any) -> float | int:

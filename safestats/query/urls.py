@@ -13,6 +13,7 @@ urlpatterns = [
     path("query/saved/<uuid:saved_id>", views.saved_query, name="saved_query"),
     path("query/saved/<uuid:saved_id>/delete", views.saved_delete, name="saved_delete"),
     path("query/<slug:dataset_id>", views.builder, name="builder"),
+    path("query/<slug:dataset_id>/count", views.count, name="count"),
     path("query/<slug:dataset_id>/download.<str:fmt>", views.download, name="download"),
     path("query/<slug:dataset_id>/extract.<str:fmt>", views.extract, name="extract"),
     path("query/<slug:dataset_id>/save", views.save, name="save"),

@@ -42,7 +42,7 @@ from safestats.organisations.models import Organisation
 from safestats.query import exports, figures, services
 from safestats.query.forms import QueryForm, ReviewForm, SaveForm, params_of
 from safestats.query.models import JigsawAlert, SavedQuery
-from safestats.query.spec import QuerySpec
+from safestats.query.spec import QuerySpec, measure_of
 from safestats.web.refusals import refused
 
 platform_admin = role_required(Role.PLATFORM_ADMIN)
@@ -192,6 +192,56 @@ def builder(request: HttpRequest, dataset_id: str) -> HttpResponse:
     response = _builder_page(request, dataset, form, context)
     response["Vary"] = "HX-Request"
     return response
+
+
+@require_GET  # HEAD would be audited as a query without one
+def count(request: HttpRequest, dataset_id: str) -> HttpResponse:
+    """The builder's live count (htmx asks for it as the form changes): how many records
+    the form's filters select, answered by the query service as a query of one cell, so the
+    policy, the agreement's limits and the disclosure control apply and it is audited.
+    Asked for without htmx, it is the builder itself."""
+    dataset = _dataset(dataset_id)
+    if request.headers.get("HX-Request") != "true":
+        target = reverse("query:builder", args=[dataset.pk])
+        return redirect(f"{target}?{request.GET.urlencode()}" if request.GET else target)
+    aggregate, records = _decisions(request, dataset)
+    context: dict[str, Any] = {}
+    if not aggregate.allowed:
+        context["problem"] = aggregate.reason
+    else:
+        form = _form(request, dataset, aggregate, records, counts=False)
+        query, problems = _asked(form)
+        if query is None and not problems:
+            problems = [str(error) for errors in form.errors.values() for error in errors]
+        if query is not None:
+            try:
+                result = services.count_matching(
+                    query, user=signed_in_user(request), request=request
+                )
+            except services.QueryError as error:
+                problems = error.problems
+            else:
+                context |= _count_context(result)
+        if problems:
+            context["problem"] = problems[0]
+    response = render(request, "query/includes/live_count.html", context)
+    response["Vary"] = "HX-Request"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _count_context(result: services.Result) -> dict[str, Any]:
+    total = result.grand_total
+    figure = services.SUPPRESSED
+    if total.value is not None:
+        figure = f"{total.value:,}" if isinstance(total.value, int) else f"{total.value:,.2f}"
+    return {
+        "figure": figure,
+        "suppressed": total.value is None,
+        "records": measure_of(result.query, result.dataset.parsed_spec()) == "count",
+        "value_name": result.value_name,
+        "rules": result.rules,
+    }
 
 
 def _problem_page(

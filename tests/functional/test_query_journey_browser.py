@@ -1,6 +1,7 @@
 """An analyst's query journey, in headless Chromium under the real Content Security Policy:
-they sign in, choose a dataset from Query, build a query, see its table with suppressed
-cells, its chart and, grouped by borough, its map (from the small synthetic geography);
+they sign in, choose a dataset from Query, build a query while its live count follows the
+form, see its table with suppressed cells, its chart and, grouped by borough, its map (from
+the small synthetic geography);
 they download the results as CSV and as Excel, and the audit log holds each download with
 the SHA-256 of the very file they received. Nothing is blocked or fails in the browser,
 and axe-core finds no WCAG 2.2 A or AA failure on the builder or on the results."""
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from playwright.sync_api import expect
 
 from safestats.audit.models import AuditEvent
 from tests.functional.test_service_pages_browser import AXE, collect_problems
@@ -75,7 +77,16 @@ def test_an_analyst_builds_a_query_sees_its_chart_and_map_and_downloads_it(
             "London Ambulance Service dispatches to violence-related injuries"
         )
         assert page.locator("input[name=group_by][value=sex]").count() == 0  # withheld
+        # The live count follows the form: every dispatch, then too few stabbings to show.
+        page.wait_for_selector("#live-count-figure")
+        assert page.inner_text("#live-count-figure") == "40"
         violations = axe_violations(page)
+        page.locator("details:has(input[name=f_injury_type]) summary").click()
+        page.check("input[name=f_injury_type][value=stab]")
+        expect(page.locator("#live-count-figure")).to_have_text("[c]")
+        assert "too few to show" in page.inner_text("#live-count")
+        page.uncheck("input[name=f_injury_type][value=stab]")
+        expect(page.locator("#live-count-figure")).to_have_text("40")
         page.check("input[name=group_by][value=injury_type]")
         page.click("button:has-text('Show results')")
         page.wait_for_selector("#result-table")

@@ -469,3 +469,69 @@ def test_filters_areas_and_times_from_the_form_become_the_query(
     assert "Select a valid choice" in text(lsoa)  # finer than the agreement: not offered
     ward = client.get(f"/query/{LAS_ID}?run=1&areas=E05013806&area_level=ward{by}")
     assert ward.status_code == 200 and 'id="result-table"' in ward.content.decode()
+
+
+def test_the_live_count_is_an_audited_disclosure_controlled_query_of_one_cell(
+    loaded: Path, client: Client
+) -> None:
+    builder = client.get(f"/query/{LAS_ID}").content.decode()
+    live = builder.split('id="live-count"')[1].split(">")[0]
+    assert f'hx-get="/query/{LAS_ID}/count"' in live and 'hx-include="#query-form"' in live
+    assert 'hx-target="this"' in live  # not the results the form itself replaces
+    assert '<div class="govuk-inset-text safestats-live-count" id="live-count"' in builder
+    htmx = {"HX-Request": "true"}
+
+    every = client.get(f"/query/{LAS_ID}/count?run=1", headers=htmx)
+    assert every.status_code == 200 and every["Cache-Control"] == "no-store"
+    html = every.content.decode()
+    assert "<html" not in html
+    assert '<strong class="govuk-!-font-size-24" id="live-count-figure">40</strong>' in html
+    assert "records match" in text(every)
+    assert "Disclosure control: " in text(every)
+    ran = event("query.run")
+    assert ran.actor_label == "ana@camden.gov.uk"
+    assert ran.payload["purpose"] == "count" and ran.payload["cells"] == 1
+    assert ran.payload["query"] == {"dataset": LAS_ID}
+
+    # A grouping on the form does not change the count (it counts before grouping).
+    grouped = client.get(f"/query/{LAS_ID}/count?run=1&group_by=injury_type", headers=htmx)
+    assert 'id="live-count-figure">40<' in grouped.content.decode()
+
+    # Seven stabbings are fewer than the dataset's threshold of 8: suppressed, as in a table.
+    stabs = client.get(f"/query/{LAS_ID}/count?run=1&f_injury_type=stab", headers=htmx)
+    assert 'id="live-count-figure">[c]<' in stabs.content.decode()
+    assert "too few to show, to protect confidentiality" in text(stabs)
+    counted = event("query.run")
+    assert counted.payload["suppressed"] == 1
+    assert counted.payload["query"]["filters"] == [{"field": "injury_type", "values": ["stab"]}]
+    both = client.get(
+        f"/query/{LAS_ID}/count?run=1&f_injury_type=stab&f_injury_type=gunshot", headers=htmx
+    )
+    assert 'id="live-count-figure">10<' in both.content.decode()
+
+    # Problems with the form, or with the agreement, come back in words, not as a count.
+    finer = "areas=E01004736&area_level=lsoa"  # LSOAs: finer than the agreement's wards
+    lsoa = client.get(f"/query/{LAS_ID}/count?run=1&{finer}", headers=htmx)
+    assert "live-count-figure" not in lsoa.content.decode()
+    assert "No count yet: Select a valid choice." in text(lsoa)
+    bad = client.get(f"/query/{LAS_ID}/count?run=1&date_from=January", headers=htmx)
+    assert "No count yet: Enter the first month as a year and month, like 2024-01" in text(bad)
+    assert AuditEvent.objects.filter(event="query.run").count() == 4
+
+    # Without htmx it is the builder, with the same choices.
+    plain = client.get(f"/query/{LAS_ID}/count?run=1&f_injury_type=stab")
+    assert plain.status_code == 302
+    assert plain["Location"] == f"/query/{LAS_ID}?run=1&f_injury_type=stab"
+    assert client.head(f"/query/{LAS_ID}/count?run=1", headers=htmx).status_code == 405
+
+
+def test_the_live_count_refuses_in_the_policys_words(loaded: Path) -> None:
+    hackney = make_organisation("Hackney CSP", "hackney.gov.uk")
+    client = signed_in(make_member(hackney, "hal@hackney.gov.uk"))
+    response = client.get(f"/query/{LAS_ID}/count?run=1", headers={"HX-Request": "true"})
+    assert "live-count-figure" not in response.content.decode()
+    assert (
+        "No count yet: Hackney CSP has no data sharing agreement in force that covers the "
+        "las-violence-dispatches dataset." in text(response)
+    )
+    assert not AuditEvent.objects.filter(event="query.run").exists()

@@ -121,6 +121,36 @@ def test_small_counts_are_suppressed_with_secondary_suppression(loaded: Path) ->
     assert any("suppressed" in rule for rule in result.rules)
 
 
+def test_a_count_of_matching_records_is_a_protected_one_cell_query(loaded: Path) -> None:
+    with loaded.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    street = services.count_matching(
+        QuerySpec(dataset="police-uk-street", group_by=["crime_type"], time_unit="month")
+    )
+    assert street.cells == [] and street.dimensions == []
+    assert street.grand_total.value == len(rows)  # published openly: no control
+    burglary = QuerySpec(
+        dataset="police-uk-street", filters=[Filter(field="crime_type", values=["Burglary"])]
+    )
+    assert services.count_matching(burglary).grand_total.value == sum(
+        row["Crime type"] == "Burglary" for row in rows
+    )
+    dispatches = QuerySpec(dataset="las-violence-dispatches")
+    every = services.count_matching(dispatches)
+    grouped = services.run_query(dispatches.model_copy(update={"group_by": ["injury_type"]}))
+    assert every.grand_total.value == grouped.grand_total.value == 40
+    assert every.rules == grouped.rules
+    stabs = QuerySpec(
+        dataset="las-violence-dispatches",
+        filters=[Filter(field="injury_type", values=["stab"])],
+    )
+    hidden = services.count_matching(stabs).grand_total
+    assert hidden.value is None and hidden.shown == "[c]" and hidden.primary  # 7 < k=8
+    ran = AuditEvent.objects.filter(event="query.run").latest("seq")
+    assert ran.payload["purpose"] == "count" and ran.payload["suppressed"] == 1
+    assert ran.payload["query"] == stabs.as_json()
+
+
 def test_the_agreement_limits_every_query(loaded: Path, analyst: object) -> None:
     refused = QuerySpec(dataset="las-violence-dispatches", group_by=["sex"])
     with pytest.raises(services.QueryError) as error:
