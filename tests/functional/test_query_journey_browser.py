@@ -21,7 +21,8 @@ from playwright.sync_api import expect
 from safestats.audit.models import AuditEvent
 from tests.functional.test_service_pages_browser import AXE, collect_problems
 from tests.ingest_helpers import stores  # noqa: F401 - fixture
-from tests.integration.test_query_pages import LAS_ID, loaded  # noqa: F401 - fixture
+from tests.integration.test_query_pages import loaded  # noqa: F401 - fixture
+from tests.query_helpers import LAS_ID
 from tests.signin import PASSWORD, code_for, enrol, make_agreement, make_member, make_organisation
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -19,70 +19,24 @@ from django.test import Client
 from openpyxl import load_workbook
 
 from safestats.audit.models import AuditEvent
-from safestats.audit.services import Actor
 from safestats.geography.models import Borough
-from safestats.geography.services import load_folder
 from safestats.query import exports, services
 from safestats.query.models import JigsawAlert, SavedQuery
 from safestats.query.spec import QuerySpec
-from tests.ingest_helpers import catalogue, load, stores, write_rows  # noqa: F401
-from tests.integration.geography_files import EAST, WEST, write_folder
+from tests.ingest_helpers import stores  # noqa: F401 - fixture
 from tests.platform import event, signed_in, signed_in_admin, text
+from tests.query_helpers import LAS_ID, load_query_data
 from tests.signin import csrf_from, make_agreement, make_member, make_organisation
 
 pytestmark = pytest.mark.django_db
 
-STREET = [
-    "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
-    "LSOA code", "LSOA name", "Crime type", "Last outcome category", "Context",
-]  # fmt: skip
-LAS = [
-    "IncidentNumber", "CallDateTime", "ArrivedDateTime", "InjuryType", "PatientAge",
-    "PatientSex", "Latitude", "Longitude",
-]  # fmt: skip
-MPS = "Metropolitan Police Service"
-LAS_ID = "las-violence-dispatches"
 BY_INJURY = f"/query/{LAS_ID}?run=1&group_by=injury_type"
-
-
-def street(n: int, month: str, crime_type: str, point: tuple[float, float] = WEST) -> list[str]:
-    lsoa = "E01004736" if point == WEST else "E01004737"
-    return [
-        f"{n:064x}", month, MPS, MPS, str(point[0] + 0.004), str(point[1] + 0.004),
-        "On or near Whitehall", lsoa, "Westminster 001A", crime_type, "Under investigation", "",
-    ]  # fmt: skip
 
 
 @pytest.fixture
 def loaded(stores: Path, tmp_path: Path) -> Path:  # noqa: F811
     """Geography, the catalogue, 24 street-level crimes and 40 ambulance dispatches."""
-    load_folder(write_folder(tmp_path / "geo"), by=Actor.system("test"))
-    catalogue()
-    rows = (
-        [street(n, "2024-01", "Burglary") for n in range(12)]
-        + [street(100 + n, "2024-01", "Robbery", EAST) for n in range(3)]
-        + [street(200 + n, "2024-02", "Burglary", EAST) for n in range(9)]
-    )
-    assert load("police-uk-street", write_rows(tmp_path / "s.csv", STREET, rows)).status == (
-        "published"
-    )
-    dispatches = []
-    for n in range(40):
-        injury = "assault" if n < 30 else ("stab" if n < 37 else "gunshot")
-        point = WEST if n % 2 else EAST
-        dispatches.append(
-            [
-                f"LAS-{n:05d}",
-                f"2024-01-{1 + n % 28:02d} 2{n % 4}:15:00",
-                "",
-                injury,
-                str(18 + n),
-                "M" if n % 3 else "F",
-                str(point[1] + 0.004),
-                str(point[0] + 0.004),
-            ]
-        )
-    assert load(LAS_ID, write_rows(tmp_path / "l.csv", LAS, dispatches)).status == "published"
+    load_query_data(tmp_path)
     return stores
 
 

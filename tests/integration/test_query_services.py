@@ -16,66 +16,21 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from safestats.audit.models import AuditEvent
-from safestats.audit.services import Actor
-from safestats.geography.services import load_folder
 from safestats.query import services
 from safestats.query.models import JigsawAlert
 from safestats.query.spec import Filter, QuerySpec
-from tests.ingest_helpers import catalogue, load, stores, write_rows  # noqa: F401
-from tests.integration.geography_files import EAST, WEST, write_folder
+from tests.ingest_helpers import stores  # noqa: F401 - fixture
+from tests.integration.geography_files import EAST
+from tests.query_helpers import load_query_data
 from tests.signin import make_agreement, make_member, make_organisation
 
 pytestmark = pytest.mark.django_db
 
-STREET = [
-    "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
-    "LSOA code", "LSOA name", "Crime type", "Last outcome category", "Context",
-]  # fmt: skip
-LAS = [
-    "IncidentNumber", "CallDateTime", "ArrivedDateTime", "InjuryType", "PatientAge",
-    "PatientSex", "Latitude", "Longitude",
-]  # fmt: skip
-MPS = "Metropolitan Police Service"
-
-
-def street(n: int, month: str, crime_type: str, point: tuple[float, float] = WEST) -> list[str]:
-    lsoa = "E01004736" if point == WEST else "E01004737"
-    return [
-        f"{n:064x}", month, MPS, MPS, str(point[0] + 0.004), str(point[1] + 0.004),
-        "On or near Whitehall", lsoa, "Westminster 001A", crime_type, "Under investigation", "",
-    ]  # fmt: skip
-
 
 @pytest.fixture
 def loaded(stores: Path, tmp_path: Path) -> Path:  # noqa: F811
-    load_folder(write_folder(tmp_path / "geo"), by=Actor.system("test"))
-    catalogue()
-    rows = (
-        [street(n, "2024-01", "Burglary") for n in range(12)]
-        + [street(100 + n, "2024-01", "Robbery", EAST) for n in range(3)]
-        + [street(200 + n, "2024-02", "Burglary", EAST) for n in range(9)]
-    )
-    path = write_rows(tmp_path / "street.csv", STREET, rows)
-    assert load("police-uk-street", path).status == "published"
-    dispatches = []
-    for n in range(40):
-        injury = "assault" if n < 30 else ("stab" if n < 37 else "gunshot")
-        point = WEST if n % 2 else EAST
-        dispatches.append(
-            [
-                f"LAS-{n:05d}",
-                f"2024-01-{1 + n % 28:02d} 2{n % 4}:15:00",
-                "",
-                injury,
-                str(18 + n),
-                "M" if n % 3 else "F",
-                str(point[1] + 0.004),
-                str(point[0] + 0.004),
-            ]
-        )
-    las = write_rows(tmp_path / "las.csv", LAS, dispatches)
-    assert load("las-violence-dispatches", las).status == "published"
-    return path
+    """The shared query data set, published; the street file it came from."""
+    return load_query_data(tmp_path)
 
 
 @pytest.fixture
