@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from safestats.ingest.models import JobStatus
-from safestats.query.services import run_query
+from safestats.query.services import count_matching, run_query
 from safestats.query.spec import QuerySpec
 from tests.ingest_helpers import catalogue, current_rows, load, stores  # noqa: F401
 
@@ -220,6 +220,8 @@ def check(dataset: str, *paths: Path) -> None:
     )
     assert answered == +expected
     assert result.grand_total.value == sum(expected.values())
+    # So does the builder's live count (records, or the sum of the published counts).
+    assert count_matching(QuerySpec(dataset=dataset)).grand_total.value == sum(expected.values())
 
 
 def _problems(job: object) -> list[dict[str, object]]:
