@@ -109,7 +109,11 @@ class _Writers:
         if table.num_rows == 0:
             return
         if self.records is None:
-            self.records = pq.ParquetWriter(path, schema, compression="none")
+            # Read once, by the engine that publishes: no compression, dictionaries or
+            # statistics to compute for a file that lives for a minute.
+            self.records = pq.ParquetWriter(
+                path, schema, compression="none", use_dictionary=False, write_statistics=False
+            )
             self.staging.append(path)
         self.records.write_table(table)
 
