@@ -426,3 +426,42 @@ def test_a_record_sent_again_in_a_resubmitted_month_keeps_its_record_key(
     assert after[crime_id(1)] == before[crime_id(1)]
     assert after[crime_id(2)] == before[crime_id(2)]
     assert after[crime_id(5)] not in before.values()
+
+
+def test_rows_after_an_unreadable_row_keep_their_line_numbers_everywhere(
+    ready: Path, tmp_path: Path
+) -> None:
+    """A CSV file is checked as it streams, before the rows the engine cannot read are
+    known: the records, problems and quarantined rows after such a row are renumbered."""
+    good = [street_row(n, "2024-01") for n in range(1, 4)]
+    bad = [crime_id(9), "2024-02-31", MPS, MPS, "", "", "", "", "", "Rustling", "", ""]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerows([STREET, good[0]])  # lines 1 and 2
+    buffer.write("too,few,values\n")  # line 3: unreadable
+    writer.writerows([good[1], bad, good[2]])  # lines 4, 5 and 6
+    path = tmp_path / "street.csv"
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+
+    job = load("police-uk-street", path, tolerance="50")
+
+    assert job.status == JobStatus.PUBLISHED, job.message
+    assert (job.rows_total, job.rows_published, job.rows_quarantined) == (6 - 1, 3, 2)
+    assert current_rows("police-uk-street", "crime_id, _source_row", "_source_row") == [
+        (crime_id(1), 2),
+        (crime_id(2), 4),
+        (crime_id(3), 6),
+    ]
+    problems = services.first_problems(job)
+    assert [(p["row"], p["field"], p["rule"]) for p in problems] == [
+        (3, "", "ragged_row"),  # the unreadable rows first, as they always were
+        (5, "month", "invalid_month"),
+        (5, "crime_type", "unknown_code"),
+    ]
+    quarantined = pq.read_table(services.quarantine_path(job)).to_pylist()
+    assert [(q["row"], q["reasons"]) for q in quarantined] == [
+        (3, "ragged_row"),
+        (5, "month: invalid_month; crime_type: unknown_code"),
+    ]
+    assert job.summary["files"][0]["rows"] == 5
+    assert job.summary["files"][0]["rejected_unreadable"] == 1
