@@ -626,7 +626,9 @@ def _derive_geography(
                 found = places.engine.assign_bng(x, y)
             else:
                 found = places.engine.assign_lonlat(x, y)
-            lsoa, ward, borough = found.lsoa, found.ward, found.borough
+            lsoa = _codes_at(found.lsoa_codes, found.lsoa_index)
+            ward = _codes_at(found.ward_codes, found.ward_index)
+            borough = _codes_at(found.borough_codes, found.borough_index)
     else:
         source = values.get(geography.field or "")
         if source is None:
@@ -648,7 +650,7 @@ def _derive_geography(
     unknown = np.zeros(length, dtype=bool)
     for level, name in geography.outputs.items():
         codes = by_level[level]
-        array = pa.array(codes, pa.string())
+        array = codes if isinstance(codes, pa.Array) else pa.array(codes, pa.string())
         outputs[name] = array
         unknown |= _mask(pc.is_null(array))
     if not geography.outputs and geography.source != "coordinates":
@@ -656,6 +658,13 @@ def _derive_geography(
         own = by_level[geography.source]
         unknown |= np.asarray(own == None, dtype=bool) if own is not None else none  # noqa: E711
     return outputs, unknown & ~other, other
+
+
+def _codes_at(codes: np.ndarray, index: np.ndarray) -> pa.Array:
+    """Each point's code, from the engine's table of codes (ending in None for unknown)
+    and each point's position in it (-1 for unknown), taken by Arrow."""
+    table = pa.array(codes.tolist(), pa.string())
+    return pc.take(table, pa.array(np.where(index < 0, len(codes) - 1, index), pa.int32()))
 
 
 def _other_areas(plan: Plan, values: dict[str, pa.Array], length: int) -> np.ndarray:
