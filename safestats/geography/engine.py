@@ -118,6 +118,9 @@ class AreaIndex:
             raise ValueError(f"area {int(np.flatnonzero(missing)[0])} has no geometry")
         shapely.prepare(self.geometries)
         self.bounds: FloatArray = shapely.bounds(self.geometries).reshape(-1, 4)
+        # GEOS's prepared polygons are not safe to test from two threads at once (that
+        # corrupts memory, as ingestion's two workers did now and then): one at a time.
+        self._lock = threading.Lock()
         if len(self.geometries) == 0:
             self._origin = np.zeros(2)
             self._cell = np.ones(2)
@@ -210,7 +213,9 @@ class AreaIndex:
             px, py = xs_in[pending], ys_in[pending]
             hit = (px >= box[:, 0]) & (px <= box[:, 2]) & (py >= box[:, 1]) & (py <= box[:, 3])
             boxed = np.flatnonzero(hit)
-            hit[boxed] = shapely.intersects_xy(self.geometries[area[boxed]], px[boxed], py[boxed])
+            with self._lock:
+                inside = shapely.intersects_xy(self.geometries[area[boxed]], px[boxed], py[boxed])
+            hit[boxed] = inside
             found[pending[hit]] = area[hit]
             pending = pending[~hit]
             rank += 1

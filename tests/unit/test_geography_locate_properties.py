@@ -6,12 +6,18 @@ prepared polygon holds it."""
 
 from __future__ import annotations
 
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
 import numpy as np
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from safestats.geography.engine import UNKNOWN, AreaIndex
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def reference_locate(index: AreaIndex, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -79,3 +85,42 @@ def test_locating_by_rounds_agrees_with_the_loop_over_areas(
 def test_an_index_of_no_areas_places_nothing() -> None:
     index = AreaIndex([])
     assert index.locate([0.5, np.nan], [0.5, 0.5]).tolist() == [UNKNOWN, UNKNOWN]
+
+
+def _areas_for_threads() -> list[shapely.Geometry]:
+    """The real London LSOAs when they are beside the repository (their detail is what
+    makes the race likely), else a synthetic tiling."""
+    real = REPO / ".." / "shared" / "data" / "geography" / "london_lsoa_2021.geojson"
+    if real.is_file():
+        features = json.loads(real.read_text(encoding="utf-8"))["features"]
+        return [shapely.from_geojson(json.dumps(f["geometry"])) for f in features]
+    rng = np.random.default_rng(7)
+    corners = np.stack(np.meshgrid(np.arange(21.0), np.arange(21.0), indexing="ij"), -1)
+    corners[1:-1, 1:-1] += rng.uniform(-0.3, 0.3, size=(19, 19, 2))
+    return [
+        shapely.Polygon(
+            [corners[a, b], corners[a + 1, b], corners[a + 1, b + 1], corners[a, b + 1]]
+        )
+        for a in range(20)
+        for b in range(20)
+    ]
+
+
+def test_threads_locating_at_once_get_what_one_gets() -> None:
+    """GEOS's prepared polygons corrupt memory when two threads test them at once (the
+    process aborts): ingestion's two workers locate their batches at the same time."""
+    areas = np.array(_areas_for_threads(), dtype=object)
+    low, high = shapely.bounds(areas)[:, :2].min(axis=0), shapely.bounds(areas)[:, 2:].max(axis=0)
+    rng = np.random.default_rng(7)
+    x, y = rng.uniform(low[0], high[0], 200_000), rng.uniform(low[1], high[1], 200_000)
+    for _ in range(4):
+        index = AreaIndex(shapely.from_wkb(shapely.to_wkb(areas)))
+
+        def part(k: int, index: AreaIndex = index) -> list[int]:
+            return index.locate(x[k::4], y[k::4]).tolist()
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            parts = list(pool.map(part, range(4)))
+        expected = index.locate(x, y)
+        for k in range(4):
+            assert parts[k] == expected[k::4].tolist()
