@@ -422,7 +422,11 @@ def _run_stages(job: IngestJob, tracker: _Tracker) -> None:
         target=job.dataset,
         payload=outcome_payload | {"outcome": "accepted"},
     )
-    _publish(job, dataset, spec, schema, writers.staging, tracker, scratch, memory)
+    # The checks' buffers are done with: give them back before the engine sorts, and let
+    # it use half the engine memory (it spills the rest of a large sort to disk), so the
+    # process's peak stays flat however large the file.
+    pa.default_memory_pool().release_unused()
+    _publish(job, dataset, spec, schema, writers.staging, tracker, scratch, max(memory // 2, 128))
 
 
 @dataclass

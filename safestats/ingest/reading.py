@@ -35,6 +35,8 @@ import pyarrow.parquet as pq
 CHUNK: Final = 1 << 20
 DELIMITERS: Final = (",", ";", "\t", "|")
 MAX_LINE_BYTES: Final = 4 * 1024 * 1024
+# The engine reads ahead by buffers of 16 times the longest line unless told: 64 MB a thread.
+CSV_BUFFER_BYTES: Final = 2 * MAX_LINE_BYTES
 MAX_COLUMNS: Final = 2000
 XLSX_BATCH: Final = 50_000
 TEXT_PREVIEW: Final = 500
@@ -327,6 +329,7 @@ class CsvSource:
                 delim = {_quote(self.delimiter)}, quote = '"', escape = '"',
                 columns = {columns}, all_varchar = true, strict_mode = true,
                 null_padding = false, max_line_size = {MAX_LINE_BYTES},
+                buffer_size = {CSV_BUFFER_BYTES},
                 store_rejects = true, rejects_table = 'rejects',
                 rejects_scan = 'reject_scans', rejects_limit = 0
             )
