@@ -206,6 +206,12 @@ def mixed_line_endings(path: Path) -> bool:
     kinds: set[str] = set()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(CHUNK), b""):
+            if b"\r" not in chunk:  # the usual case, found without a regular expression
+                if b"\n" in chunk:
+                    kinds.add("lf")
+                if len(kinds) > 1:
+                    return True
+                continue
             if b"\r\n" in chunk:
                 kinds.add("crlf")
             if _LONE_LF.search(chunk):

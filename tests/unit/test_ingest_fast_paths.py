@@ -1,7 +1,9 @@
 """The shortcuts ingestion takes for speed give exactly what the plain way gives, for any
 input, checked with Hypothesis: a column checked value by value (when its first values
 are mostly distinct) and the same column checked once per distinct value report the same
-problems, quarantine the same rows and publish the same values."""
+problems, quarantine the same rows and publish the same values; and a file's line endings
+are judged mixed or not the same whether chunks without a carriage return are skipped or
+searched."""
 
 from __future__ import annotations
 
@@ -9,10 +11,11 @@ from typing import Any
 from unittest import mock
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from safestats.ingest import processing
+from safestats.ingest import processing, reading
 from tests.unit.test_ingest_processing import GOOD, HEADERS, KEY, KIT, PLACES, batch_of
 
 # Values chosen to hit every rule: well-formed ones, near misses (31 February, a two-digit
@@ -107,3 +110,34 @@ def test_a_long_column_of_distinct_values_takes_the_value_by_value_way() -> None
     assert processing._mostly_distinct(unique)
     assert not processing._mostly_distinct(repeated)
     assert not processing._mostly_distinct(unique.slice(0, 100))  # short: never
+
+
+def reference_mixed_line_endings(data: bytes, chunk: int) -> bool:
+    """The plain way: every chunk searched for CRLF, lone LF and lone CR."""
+    kinds: set[str] = set()
+    for start in range(0, len(data), chunk):
+        part = data[start : start + chunk]
+        if b"\r\n" in part:
+            kinds.add("crlf")
+        if reading._LONE_LF.search(part):
+            kinds.add("lf")
+        if reading._LONE_CR.search(part):
+            kinds.add("cr")
+        if len(kinds) > 1:
+            return True
+    return False
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.lists(st.sampled_from([b"\r", b"\n", b"\r\n", b"a", b'"', b","]), max_size=60),
+    chunk=st.integers(1, 16),
+)
+def test_mixed_line_endings_skips_chunks_without_cr_and_agrees_with_searching_them(
+    data: list[bytes], chunk: int, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    content = b"".join(data)
+    path = tmp_path_factory.mktemp("endings") / "file.csv"
+    path.write_bytes(content)
+    with mock.patch.object(reading, "CHUNK", chunk):
+        assert reading.mixed_line_endings(path) is reference_mixed_line_endings(content, chunk)
