@@ -321,8 +321,8 @@ def _text_fields(batch: pa.RecordBatch, plan: Plan) -> tuple[dict[str, pa.Array]
 
 
 _FORMAT_PARTS: Final = {
-    "%Y": r"(?P<Y>\d{4})",
-    "%m": r"(?P<m>\d{1,2})",
+    "%Y": r"\d{4}",
+    "%m": r"\d{1,2}",
     "%d": r"(?P<d>\d{1,2})",
     "%H": r"\d{1,2}",
     "%M": r"\d{1,2}",
@@ -367,10 +367,13 @@ def _check_temporal(text: pa.Array, kind: str, fmt: str | None) -> tuple[pa.Arra
     if pattern is not None:
         # The text must have the format's exact shape (a four-digit year for %Y...), and
         # the day written must be the day read.
-        shaped = pc.match_substring_regex(text, pattern)
+        # With a day, one pass does both: the day is extracted where the shape matches
+        # (and is null where it does not).
+        days = pc.extract_regex(text, pattern) if "%d" in fmt else None
+        shaped = pc.is_valid(days) if days is not None else pc.match_substring_regex(text, pattern)
         parsed = pc.if_else(pc.fill_null(shaped, False), parsed, pa.scalar(None, parsed.type))
-        if "%d" in fmt:
-            written = pc.struct_field(pc.extract_regex(text, pattern), "d")
+        if days is not None:
+            written = pc.struct_field(days, "d")
             rolled = pc.not_equal(pc.cast(written, pa.int64()), pc.day(parsed))
             parsed = pc.if_else(pc.fill_null(rolled, False), pa.scalar(None, parsed.type), parsed)
     elif "%d" in fmt:
