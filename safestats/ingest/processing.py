@@ -38,6 +38,7 @@ DEFAULT_CODE_LIMIT: Final = 200
 VALUE_PREVIEW: Final = 200
 MAX_AGE: Final = 120
 INTEGER = re.compile(r"^[+-]?[0-9]{1,18}$").pattern
+PLAIN_INTEGER = re.compile(r"^-?[0-9]{1,18}$").pattern
 THOUSANDS = re.compile(r"^[+-]?[0-9]{1,3}(,[0-9]{3})+$").pattern
 DECIMAL = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,3})?$").pattern
 TRUE_WORDS: Final = ("true", "yes", "y", "1", "t")
@@ -520,13 +521,19 @@ def _check_values(
     if kind == "integer":
         # Commas only as thousands separators ("1,234", never "12,34"); a leading plus
         # sign is dropped here because the engine's cast refuses it.
-        grouped = _mask(pc.match_substring_regex(text, THOUSANDS))
-        cleaned = pc.if_else(pa.array(grouped), pc.replace_substring(text, ",", ""), text)
-        cleaned = pc.replace_substring_regex(cleaned, r"^\+([0-9])", r"\1")
-        ok = _mask(pc.match_substring_regex(cleaned, INTEGER))
-        refuse(present & ~ok, "not_integer", f"{name} is not a whole number")
-        valid = pc.if_else(pa.array(ok), cleaned, pa.nulls(len(text), pa.string()))
-        numbers = pc.cast(valid, pa.int64())
+        plain = pc.match_substring_regex(text, PLAIN_INTEGER)
+        if pc.all(plain).as_py() is not False:
+            # Every value is digits with at most a minus sign (the usual column): nothing
+            # to clean, and each casts as it is.
+            numbers = pc.cast(text, pa.int64())
+        else:
+            grouped = _mask(pc.match_substring_regex(text, THOUSANDS))
+            cleaned = pc.if_else(pa.array(grouped), pc.replace_substring(text, ",", ""), text)
+            cleaned = pc.replace_substring_regex(cleaned, r"^\+([0-9])", r"\1")
+            ok = _mask(pc.match_substring_regex(cleaned, INTEGER))
+            refuse(present & ~ok, "not_integer", f"{name} is not a whole number")
+            valid = pc.if_else(pa.array(ok), cleaned, pa.nulls(len(text), pa.string()))
+            numbers = pc.cast(valid, pa.int64())
         if spec_field.role == "measure":
             refuse(_mask(pc.less(numbers, 0)), "negative", f"{name} cannot be negative")
         if isinstance(spec_field.generalise, Bands):

@@ -3,7 +3,7 @@ input, checked with Hypothesis: a column checked value by value (when its first 
 are mostly distinct) and the same column checked once per distinct value report the same
 problems, quarantine the same rows and publish the same values; and a file's line endings
 are judged mixed or not the same whether chunks without a carriage return are skipped or
-searched."""
+searched; and a column of plain whole numbers casts as it is to what cleaning it gives."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import Any
 from unittest import mock
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -141,3 +143,37 @@ def test_mixed_line_endings_skips_chunks_without_cr_and_agrees_with_searching_th
     path.write_bytes(content)
     with mock.patch.object(reading, "CHUNK", chunk):
         assert reading.mixed_line_endings(path) is reference_mixed_line_endings(content, chunk)
+
+
+def reference_integers(text: pa.Array) -> tuple[list[int | None], list[bool]]:
+    """The plain way: thousands separators and a leading plus cleaned, then the shape."""
+    grouped = processing._mask(pc.match_substring_regex(text, processing.THOUSANDS))
+    cleaned = pc.if_else(pa.array(grouped), pc.replace_substring(text, ",", ""), text)
+    cleaned = pc.replace_substring_regex(cleaned, r"^\+([0-9])", r"\1")
+    ok = processing._mask(pc.match_substring_regex(cleaned, processing.INTEGER))
+    valid = pc.if_else(pa.array(ok), cleaned, pa.nulls(len(text), pa.string()))
+    present = processing._mask(pc.is_valid(text))
+    return pc.cast(valid, pa.int64()).to_pylist(), (present & ~ok).tolist()
+
+
+INTEGER_TEXT = st.one_of(
+    st.none(),
+    st.text(alphabet="0123456789-+, x", max_size=22),
+    st.integers(-(10**18) + 1, 10**18 - 1).map(str),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(INTEGER_TEXT, max_size=8))
+def test_plain_integer_columns_cast_as_they_are_and_agree_with_cleaning_them(
+    values: list[str | None],
+) -> None:
+    spec_field = KIT.field("count")
+    assert spec_field is not None
+    text = pa.array(values, pa.string())
+    numbers, refusals = processing._check_values(KIT, spec_field, text, None)
+    refused = [False] * len(values)
+    for mask, rule, _ in refusals:
+        if rule == "not_integer":
+            refused = mask.tolist()
+    assert (numbers.to_pylist(), refused) == reference_integers(text)
