@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -98,27 +99,103 @@ class _Tracker:
                 self.hook(self.job)
 
 
+# Staged records are split into files of one month each (of the spec's coverage field), so
+# that publishing sorts a few months at a time in memory rather than everything at once;
+# past this many months in one load, the rest go into one file and publishing sorts all.
+MAX_STAGED_PERIODS = 400
+NO_PERIOD = -1  # records without a coverage date
+MIXED = -2  # records staged after MAX_STAGED_PERIODS was reached
+
+
+@dataclass
+class _Staging:
+    """The job's clean records, as Parquet files in the scratch folder, each holding one
+    month of one input file's records (keyed year * 100 + month)."""
+
+    folder: Path
+    schema: pa.Schema
+    coverage: str
+    writers: dict[int, pq.ParquetWriter] = field(default_factory=dict)
+    paths: dict[int, list[Path]] = field(default_factory=dict)
+    current: list[Path] = field(default_factory=list)  # the files of the file being read
+    rows: int = 0
+    partitioned: bool = True
+
+    def __post_init__(self) -> None:
+        self.partitioned = self.coverage in self.schema.names
+
+    @property
+    def files(self) -> list[Path]:
+        return [path for key in sorted(self.paths) for path in self.paths[key]]
+
+    def by_period(self) -> dict[date | None, list[Path]] | None:
+        """The files of each month (None: records without a coverage date), when every
+        record was staged by month."""
+        if not self.partitioned or MIXED in self.paths:
+            return None
+        return {
+            (None if key == NO_PERIOD else date(key // 100, key % 100, 1)): paths
+            for key, paths in self.paths.items()
+        }
+
+    def write(self, table: pa.Table, tag: str) -> None:
+        if table.num_rows == 0:
+            return
+        self.rows += table.num_rows
+        if not self.partitioned:
+            self._write(MIXED, table, tag)
+            return
+        column = table.column(self.coverage)
+        keys = np.asarray(
+            pc.fill_null(
+                pc.add(pc.multiply(pc.year(column), 100), pc.month(column)), NO_PERIOD
+            ).to_numpy(zero_copy_only=False),
+            dtype=np.int64,
+        )
+        order = np.argsort(keys, kind="stable")
+        ordered = keys[order]
+        starts = np.flatnonzero(np.diff(ordered)) + 1
+        firsts = [int(ordered[0]), *(int(ordered[i]) for i in starts)]
+        if len(set(firsts) | set(self.paths)) > MAX_STAGED_PERIODS:
+            self.partitioned = False
+            self._write(MIXED, table, tag)
+            return
+        if len(firsts) == 1:
+            self._write(firsts[0], table, tag)
+            return
+        table = table.take(pa.array(order))
+        bounds = [0, *starts.tolist(), len(keys)]
+        for key, low, high in zip(firsts, bounds[:-1], bounds[1:], strict=True):
+            self._write(key, table.slice(low, high - low), tag)
+
+    def _write(self, key: int, table: pa.Table, tag: str) -> None:
+        writer = self.writers.get(key)
+        if writer is None:
+            name = "mixed" if key == MIXED else "none" if key == NO_PERIOD else str(key)
+            path = self.folder / f"{tag}-{name}.parquet"
+            # Read once, by the engine that publishes: no compression, dictionaries or
+            # statistics to compute for a file that lives for a minute.
+            writer = self.writers[key] = pq.ParquetWriter(
+                path, self.schema, compression="none", use_dictionary=False, write_statistics=False
+            )
+            self.paths.setdefault(key, []).append(path)
+            self.current.append(path)
+        writer.write_table(table)
+
+    def close_file(self) -> list[Path]:
+        """Close the files of the input file just read; returns them."""
+        for writer in self.writers.values():
+            writer.close()
+        self.writers = {}
+        done, self.current = self.current, []
+        return done
+
+
 @dataclass
 class _Writers:
     folder: Path
-    records: pq.ParquetWriter | None = None
     problems: pq.ParquetWriter | None = None
     quarantine: pq.ParquetWriter | None = None
-    staging: list[Path] = field(default_factory=list)
-    records_rows: int = 0
-
-    def write_records(self, table: pa.Table, schema: pa.Schema, path: Path) -> None:
-        if table.num_rows == 0:
-            return
-        self.records_rows += table.num_rows
-        if self.records is None:
-            # Read once, by the engine that publishes: no compression, dictionaries or
-            # statistics to compute for a file that lives for a minute.
-            self.records = pq.ParquetWriter(
-                path, schema, compression="none", use_dictionary=False, write_statistics=False
-            )
-            self.staging.append(path)
-        self.records.write_table(table)
 
     def write_problems(self, table: pa.Table) -> None:
         if table.num_rows == 0:
@@ -136,16 +213,11 @@ class _Writers:
             self.quarantine = pq.ParquetWriter(self.folder / "quarantine.parquet", schema)
         self.quarantine.write_table(table)
 
-    def close_records(self) -> None:
-        if self.records is not None:
-            self.records.close()
-            self.records = None
-
     def close(self) -> None:
-        for writer in (self.records, self.problems, self.quarantine):
+        for writer in (self.problems, self.quarantine):
             if writer is not None:
                 writer.close()
-        self.records = self.problems = self.quarantine = None
+        self.problems = self.quarantine = None
 
 
 def _rejected_table(rejected: list[reading.Rejected], file_label: str) -> tuple[pa.Table, pa.Table]:
@@ -311,6 +383,9 @@ def _run_stages(job: IngestJob, tracker: _Tracker) -> None:
     places = load_places()
     token_key = dataset_key(settings.SAFESTATS_PSEUDONYMISATION_KEY, spec.id)
     writers = _Writers(reports)
+    staging_folder = scratch / "staging"
+    staging_folder.mkdir()
+    staging = _Staging(staging_folder, schema, spec.coverage_field)
     notes: list[str] = []
     totals = _Totals()
     rows_total = 0
@@ -339,7 +414,8 @@ def _run_stages(job: IngestJob, tracker: _Tracker) -> None:
                     label=label,
                     context=_Context(places, token_key, job, tracker, schema, seconds),
                     writers=writers,
-                    records_path=folder / "clean.parquet",
+                    staging=staging,
+                    tag=f"file-{index}",
                     folder=folder,
                     totals=totals,
                     estimated=estimated,
@@ -399,7 +475,7 @@ def _run_stages(job: IngestJob, tracker: _Tracker) -> None:
             payload=outcome_payload | {"outcome": "empty"},
         )
         raise JobFailed("The file has no records below its header: nothing was published.")
-    if share > job.tolerance_percent or not writers.staging:
+    if share > job.tolerance_percent or not staging.files:
         record(
             "ingest.validated",
             actor=actor_of(job),
@@ -426,7 +502,7 @@ def _run_stages(job: IngestJob, tracker: _Tracker) -> None:
     # it use half the engine memory (it spills the rest of a large sort to disk), so the
     # process's peak stays flat however large the file.
     pa.default_memory_pool().release_unused()
-    _publish(job, dataset, spec, schema, writers.staging, tracker, scratch, max(memory // 2, 128))
+    _publish(job, dataset, spec, schema, staging, tracker, scratch, max(memory // 2, 128))
 
 
 @dataclass
@@ -455,7 +531,8 @@ def _check_file(
     label: str,
     context: _Context,
     writers: _Writers,
-    records_path: Path,
+    staging: _Staging,
+    tag: str,
     folder: Path,
     totals: _Totals,
     estimated: int,
@@ -479,11 +556,10 @@ def _check_file(
     else:
         batches = _timed(read.batches(BATCH_ROWS), context.seconds)
         rows_of = _provisional_rows
-    records_before = writers.records_rows
     rows_in = 0
     try:
         for outcome in _processed(batches, rows_of, plan, context):
-            writers.write_records(outcome.records, context.schema, records_path)
+            staging.write(outcome.records, tag)
             problems = outcome.problems
             if label and problems.num_rows:
                 problems = problems.set_column(
@@ -518,15 +594,15 @@ def _check_file(
             )
     finally:
         held.close()
-        writers.close_records()
+        staged = staging.close_file()
     rejected = read.rejected
     remap: Callable[[np.ndarray], np.ndarray] | None = None
     if isinstance(read, reading.CsvSource):
         job.rows_done += len(rejected)
         if rejected:
             remap = read.rows_of_provisional
-            if writers.records_rows > records_before:
-                _renumber_records(records_path, remap)
+            for path in staged:
+                _renumber_records(path, remap)
     if rejected:
         problems, rejected_rows = _rejected_table(rejected, label)
         writers.write_problems(problems)
@@ -650,7 +726,7 @@ def _publish(
     dataset: Dataset,
     spec: Any,
     schema: pa.Schema,
-    staging: list[Path],
+    staging: _Staging,
     tracker: _Tracker,
     scratch: Path,
     memory: int,
@@ -672,7 +748,8 @@ def _publish(
         built = publishing.build_version(
             spec=spec,
             schema=schema,
-            staging=staging,
+            staging=staging.files,
+            staging_by_period=staging.by_period(),
             previous=previous,
             data_dir=data_dir,
             folder_name=f"v{number:04d}-job{job.pk}",
