@@ -122,7 +122,9 @@ class _Staging:
     partitioned: bool = True
 
     def __post_init__(self) -> None:
-        self.partitioned = self.coverage in self.schema.names
+        self.partitioned = self.coverage in self.schema.names and pa.types.is_temporal(
+            self.schema.field(self.coverage).type
+        )
 
     @property
     def files(self) -> list[Path]:

@@ -207,6 +207,8 @@ def build_version(
                 part = source.replace(new, f"read_parquet({_files(files)})") if files else kept
                 if low is None:
                     where, params = f"{coverage} IS NULL", {}
+                elif high is None:
+                    where, params = f"{coverage} >= $low", {"low": low}
                 else:
                     where = f"{coverage} >= $low AND {coverage} < $high"
                     params = {"low": low, "high": high}
@@ -277,7 +279,10 @@ GROUP_ROWS = 1_000_000
 Group = tuple[date | None, date | None, list[Path]]  # from, up to (not included), new files
 
 
-def _month_after(day: date) -> date:
+def _month_after(day: date) -> date | None:
+    """The first day of the next month; None after December 9999 (no such date)."""
+    if day.year == date.max.year and day.month == 12:
+        return None
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 

@@ -3,21 +3,26 @@ input, checked with Hypothesis: a column checked value by value (when its first 
 are mostly distinct) and the same column checked once per distinct value report the same
 problems, quarantine the same rows and publish the same values; and a file's line endings
 are judged mixed or not the same whether chunks without a carriage return are skipped or
-searched; and a column of plain whole numbers casts as it is to what cleaning it gives."""
+searched; and a column of plain whole numbers casts as it is to what cleaning it gives.
+Also how publishing groups the months it sorts at once."""
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from safestats.ingest import processing, reading
+from safestats.ingest import processing, publishing, reading
 from tests.unit.test_ingest_processing import GOOD, HEADERS, KEY, KIT, PLACES, batch_of
 
 # Values chosen to hit every rule: well-formed ones, near misses (31 February, a two-digit
@@ -177,3 +182,26 @@ def test_plain_integer_columns_cast_as_they_are_and_agree_with_cleaning_them(
         if rule == "not_integer":
             refused = mask.tolist()
     assert (numbers.to_pylist(), refused) == reference_integers(text)
+
+
+def test_months_are_grouped_in_order_up_to_the_rows_sorted_at_once(tmp_path: Path) -> None:
+    def staged(name: str, rows: int) -> list[Path]:
+        path = tmp_path / f"{name}.parquet"
+        pq.write_table(pa.table({"x": list(range(rows))}), path)
+        return [path]
+
+    by_period = {
+        date(2024, 3, 1): staged("march", 2),
+        None: staged("none", 1),
+        date(2024, 1, 1): staged("january", 3),
+        date(2024, 2, 1): staged("february", 1),
+        date(9999, 12, 1): staged("last", 5),
+    }
+    with mock.patch.object(publishing, "GROUP_ROWS", 4):
+        groups = publishing._groups(duckdb.connect(), by_period, [], '"day"', "month")
+    assert [(low, high, [p.stem for p in files]) for low, high, files in groups] == [
+        (date(2024, 1, 1), date(2024, 3, 1), ["january", "february"]),
+        (date(2024, 3, 1), date(2024, 4, 1), ["march"]),
+        (date(9999, 12, 1), None, ["last"]),  # larger than a group: alone
+        (None, None, ["none"]),  # records without a coverage date come last
+    ]
