@@ -100,11 +100,13 @@ class AreaIndex:
     """Point-in-polygon over a set of areas that tile space without overlapping (LSOAs of
     one vintage, wards of one vintage).
 
-    Built once from shapely geometries; :meth:`locate` answers for whole arrays. The loop
-    runs over *areas*, never over points: points are bucketed into a regular grid of cells
-    about half an area wide and sorted by cell once, so each area finds the points in the
-    cells under its bounding box by slicing, and tests only those with GEOS's prepared
-    point-in-polygon. A point on the shared edge of two areas goes to the one listed first.
+    Built once from shapely geometries; :meth:`locate` answers for whole arrays, and no
+    Python code runs per point or per area: space is cut into a regular grid of cells
+    about half an area wide, each cell listing the areas whose bounding box reaches it.
+    Each point is tested, with GEOS's prepared point-in-polygon and only inside the area's
+    bounding box, against the first area of its cell, then those still unplaced against
+    the second, and so on: a handful of rounds over whole arrays. A point on the shared
+    edge of two areas goes to the one listed first.
     """
 
     def __init__(self, geometries: Sequence[Any] | NDArray[np.object_]) -> None:
@@ -116,11 +118,15 @@ class AreaIndex:
             raise ValueError(f"area {int(np.flatnonzero(missing)[0])} has no geometry")
         shapely.prepare(self.geometries)
         self.bounds: FloatArray = shapely.bounds(self.geometries).reshape(-1, 4)
+        # GEOS's prepared polygons are not safe to test from two threads at once (that
+        # corrupts memory, as ingestion's two workers did now and then): one at a time.
+        self._lock = threading.Lock()
         if len(self.geometries) == 0:
             self._origin = np.zeros(2)
             self._cell = np.ones(2)
             self._shape = (1, 1)
             self._cells = np.zeros((0, 4), dtype=np.int64)
+            self._index_cells()
             return
         low, high = self.bounds[:, :2].min(axis=0), self.bounds[:, 2:].max(axis=0)
         typical = np.median(self.bounds[:, 2:] - self.bounds[:, :2], axis=0) / 2
@@ -143,6 +149,26 @@ class AreaIndex:
                 np.clip(last[1], 0, rows - 1),
             ]
         )
+        self._index_cells()
+
+    def _index_cells(self) -> None:
+        """For each cell, the areas whose bounding box reaches it, in area order: the
+        areas of cell ``c`` are ``_cell_areas[_cell_starts[c]:_cell_starts[c + 1]]``. The
+        cell after the last (where points outside the grid go) has none."""
+        columns, rows = self._shape
+        cells: list[NDArray[np.int64]] = []
+        areas: list[NDArray[np.int64]] = []
+        for area, (i0, i1, j0, j1) in enumerate(self._cells.tolist()):
+            ii, jj = np.meshgrid(np.arange(i0, i1 + 1), np.arange(j0, j1 + 1), indexing="ij")
+            cells.append((ii * rows + jj).ravel())
+            areas.append(np.full(ii.size, area, dtype=np.int64))
+        cell = np.concatenate(cells) if cells else np.zeros(0, dtype=np.int64)
+        area_of = np.concatenate(areas) if areas else np.zeros(0, dtype=np.int64)
+        order = np.lexsort((area_of, cell))
+        self._cell_areas: NDArray[np.int32] = area_of[order].astype(np.int32)
+        self._cell_starts: NDArray[np.int64] = np.searchsorted(
+            cell[order], np.arange(columns * rows + 2), side="left"
+        ).astype(np.int64)
 
     def __len__(self) -> int:
         return len(self.geometries)
@@ -170,26 +196,29 @@ class AreaIndex:
         # Points outside the grid (and NaN coordinates) share one cell after the last,
         # which no area's range reaches.
         outside = (i < 0) | (i >= columns) | (j < 0) | (j >= rows)
-        cell = np.where(outside, columns * rows, i * rows + j).astype(np.int32)
-        order = np.argsort(cell)
-        starts = np.searchsorted(cell[order], np.arange(columns * rows + 1), side="left")
-        xs, ys = xs_in[order], ys_in[order]
-        found_sorted = np.full(len(xs), UNKNOWN, dtype=np.int32)
-        for area, (i0, i1, j0, j1) in enumerate(self._cells.tolist()):
-            column_starts = starts[np.arange(i0, i1 + 1) * rows + j0]
-            column_stops = starts[np.arange(i0, i1 + 1) * rows + j1 + 1]
-            pieces = [
-                np.arange(a, b) for a, b in zip(column_starts, column_stops, strict=True) if b > a
-            ]
-            if not pieces:
-                continue
-            candidates = np.concatenate(pieces)
-            candidates = candidates[found_sorted[candidates] == UNKNOWN]
-            if candidates.size == 0:
-                continue
-            inside = shapely.intersects_xy(self.geometries[area], xs[candidates], ys[candidates])
-            found_sorted[candidates[inside]] = area
-        found[order] = found_sorted
+        cell = np.where(outside, columns * rows, i * rows + j)
+        start, stop = self._cell_starts[cell], self._cell_starts[cell + 1]
+        # Round k tests each point still unplaced against the k-th area of its cell, in
+        # area order, so a point in two areas (on their shared edge) goes to the first.
+        pending = np.flatnonzero(stop > start)
+        rank = 0
+        while pending.size:
+            position = start[pending] + rank
+            left = position < stop[pending]
+            pending, position = pending[left], position[left]
+            if pending.size == 0:
+                break
+            area = self._cell_areas[position]
+            box = self.bounds[area]
+            px, py = xs_in[pending], ys_in[pending]
+            hit = (px >= box[:, 0]) & (px <= box[:, 2]) & (py >= box[:, 1]) & (py <= box[:, 3])
+            boxed = np.flatnonzero(hit)
+            with self._lock:
+                inside = shapely.intersects_xy(self.geometries[area[boxed]], px[boxed], py[boxed])
+            hit[boxed] = inside
+            found[pending[hit]] = area[hit]
+            pending = pending[~hit]
+            rank += 1
         return found
 
 

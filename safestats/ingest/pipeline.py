@@ -21,10 +21,12 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -97,21 +99,105 @@ class _Tracker:
                 self.hook(self.job)
 
 
+# Staged records are split into files of one month each (of the spec's coverage field), so
+# that publishing sorts a few months at a time in memory rather than everything at once;
+# past this many months in one load, the rest go into one file and publishing sorts all.
+MAX_STAGED_PERIODS = 400
+NO_PERIOD = -1  # records without a coverage date
+MIXED = -2  # records staged after MAX_STAGED_PERIODS was reached
+
+
+@dataclass
+class _Staging:
+    """The job's clean records, as Parquet files in the scratch folder, each holding one
+    month of one input file's records (keyed year * 100 + month)."""
+
+    folder: Path
+    schema: pa.Schema
+    coverage: str
+    writers: dict[int, pq.ParquetWriter] = field(default_factory=dict)
+    paths: dict[int, list[Path]] = field(default_factory=dict)
+    current: list[Path] = field(default_factory=list)  # the files of the file being read
+    rows: int = 0
+    partitioned: bool = True
+
+    def __post_init__(self) -> None:
+        self.partitioned = self.coverage in self.schema.names and pa.types.is_temporal(
+            self.schema.field(self.coverage).type
+        )
+
+    @property
+    def files(self) -> list[Path]:
+        return [path for key in sorted(self.paths) for path in self.paths[key]]
+
+    def by_period(self) -> dict[date | None, list[Path]] | None:
+        """The files of each month (None: records without a coverage date), when every
+        record was staged by month."""
+        if not self.partitioned or MIXED in self.paths:
+            return None
+        return {
+            (None if key == NO_PERIOD else date(key // 100, key % 100, 1)): paths
+            for key, paths in self.paths.items()
+        }
+
+    def write(self, table: pa.Table, tag: str) -> None:
+        if table.num_rows == 0:
+            return
+        self.rows += table.num_rows
+        if not self.partitioned:
+            self._write(MIXED, table, tag)
+            return
+        column = table.column(self.coverage)
+        keys = np.asarray(
+            pc.fill_null(
+                pc.add(pc.multiply(pc.year(column), 100), pc.month(column)), NO_PERIOD
+            ).to_numpy(zero_copy_only=False),
+            dtype=np.int64,
+        )
+        order = np.argsort(keys, kind="stable")
+        ordered = keys[order]
+        starts = np.flatnonzero(np.diff(ordered)) + 1
+        firsts = [int(ordered[0]), *(int(ordered[i]) for i in starts)]
+        if len(set(firsts) | set(self.paths)) > MAX_STAGED_PERIODS:
+            self.partitioned = False
+            self._write(MIXED, table, tag)
+            return
+        if len(firsts) == 1:
+            self._write(firsts[0], table, tag)
+            return
+        table = table.take(pa.array(order))
+        bounds = [0, *starts.tolist(), len(keys)]
+        for key, low, high in zip(firsts, bounds[:-1], bounds[1:], strict=True):
+            self._write(key, table.slice(low, high - low), tag)
+
+    def _write(self, key: int, table: pa.Table, tag: str) -> None:
+        writer = self.writers.get(key)
+        if writer is None:
+            name = "mixed" if key == MIXED else "none" if key == NO_PERIOD else str(key)
+            path = self.folder / f"{tag}-{name}.parquet"
+            # Read once, by the engine that publishes: no compression, dictionaries or
+            # statistics to compute for a file that lives for a minute.
+            writer = self.writers[key] = pq.ParquetWriter(
+                path, self.schema, compression="none", use_dictionary=False, write_statistics=False
+            )
+            self.paths.setdefault(key, []).append(path)
+            self.current.append(path)
+        writer.write_table(table)
+
+    def close_file(self) -> list[Path]:
+        """Close the files of the input file just read; returns them."""
+        for writer in self.writers.values():
+            writer.close()
+        self.writers = {}
+        done, self.current = self.current, []
+        return done
+
+
 @dataclass
 class _Writers:
     folder: Path
-    records: pq.ParquetWriter | None = None
     problems: pq.ParquetWriter | None = None
     quarantine: pq.ParquetWriter | None = None
-    staging: list[Path] = field(default_factory=list)
-
-    def write_records(self, table: pa.Table, schema: pa.Schema, path: Path) -> None:
-        if table.num_rows == 0:
-            return
-        if self.records is None:
-            self.records = pq.ParquetWriter(path, schema, compression="none")
-            self.staging.append(path)
-        self.records.write_table(table)
 
     def write_problems(self, table: pa.Table) -> None:
         if table.num_rows == 0:
@@ -129,16 +215,11 @@ class _Writers:
             self.quarantine = pq.ParquetWriter(self.folder / "quarantine.parquet", schema)
         self.quarantine.write_table(table)
 
-    def close_records(self) -> None:
-        if self.records is not None:
-            self.records.close()
-            self.records = None
-
     def close(self) -> None:
-        for writer in (self.records, self.problems, self.quarantine):
+        for writer in (self.problems, self.quarantine):
             if writer is not None:
                 writer.close()
-        self.records = self.problems = self.quarantine = None
+        self.problems = self.quarantine = None
 
 
 def _rejected_table(rejected: list[reading.Rejected], file_label: str) -> tuple[pa.Table, pa.Table]:
@@ -247,6 +328,19 @@ def run(job: IngestJob, *, hook: ProgressHook | None = None) -> IngestJob:
     return job
 
 
+@dataclass
+class _Input:
+    """One of the job's files, sniffed: a spreadsheet is read whole into a table of text
+    (small by nature); a CSV file is streamed while it is checked."""
+
+    name: str
+    read: reading.RawTable | reading.CsvSource
+
+    @property
+    def headers(self) -> list[str]:
+        return self.read.headers
+
+
 def _run_stages(job: IngestJob, tracker: _Tracker) -> None:
     dataset = Dataset.objects.get(pk=job.dataset_id)
     spec = dataset.parsed_spec()
@@ -258,42 +352,50 @@ def _run_stages(job: IngestJob, tracker: _Tracker) -> None:
     memory = int(settings.SAFESTATS_ENGINE_MEMORY_MB)
     began = time.monotonic()
     files = list(job.job_files.select_related("raw_file").order_by("position"))
-    tables: list[tuple[str, reading.RawTable]] = []
+    inputs: list[_Input] = []
     summary: dict[str, Any] = {"files": []}
+    estimated = 0
     for index, job_file in enumerate(files):
         tracker.stage("reading", f"Reading {job_file.name}", index / max(len(files), 1))
         source = rawstore.path_of(job_file.raw_file)
-        target = scratch / f"raw-{index}.parquet"
+        folder = scratch / f"file-{index}"
+        folder.mkdir()
         try:
             kind = reading.sniff_kind(source)
             if kind == "xlsx":
                 table = reading.read_xlsx(
-                    source, target, date_formats=lambda headers: _xlsx_formats(spec, headers)
+                    source,
+                    folder / "raw.parquet",
+                    date_formats=lambda headers: _xlsx_formats(spec, headers),
                 )
+                inputs.append(_Input(job_file.name, table))
+                estimated += table.rows + len(table.rejected)
             else:
-                table = reading.read_csv(source, target, scratch, memory_mb=memory)
+                stream = reading.open_csv(source, folder, memory_mb=memory)
+                inputs.append(_Input(job_file.name, stream))
+                estimated += stream.estimated_rows
         except reading.UnreadableFile as error:
             raise JobFailed(f"{job_file.name}: {error}") from None
-        tables.append((job_file.name, table))
-        job.rows_total += table.rows + len(table.rejected)
+    job.rows_total = estimated  # CSV rows are known once read: until then, an estimate
     tracker.stage("reading", "Read", 1.0)
-    seconds = {"reading": round(time.monotonic() - began, 3)}
+    seconds = {"reading": time.monotonic() - began, "checking": 0.0}
     began = time.monotonic()
 
     schema = processing.output_schema(spec)
     places = load_places()
     token_key = dataset_key(settings.SAFESTATS_PSEUDONYMISATION_KEY, spec.id)
     writers = _Writers(reports)
+    staging_folder = scratch / "staging"
+    staging_folder.mkdir()
+    staging = _Staging(staging_folder, schema, spec.coverage_field)
     notes: list[str] = []
-    rows_in = 0
-    quarantined = 0
-    unknown = 0
-    outside = 0
-    empty_cells = 0
+    totals = _Totals()
+    rows_total = 0
     try:
-        for name, table in tables:
+        for index, item in enumerate(inputs):
+            name = item.name
             try:
-                plan = processing.make_plan(spec, table.headers)
+                plan = processing.make_plan(spec, item.headers)
             except processing.LayoutMismatch as error:
                 raise JobFailed(f"{name}: {error}") from None
             for problem in plan.problems:
@@ -305,64 +407,42 @@ def _run_stages(job: IngestJob, tracker: _Tracker) -> None:
                     "not loaded (they are kept in the raw file): "
                     + ", ".join(repr(h) for h in plan.unused[:20]),
                 )
-            quarantine_schema = processing.quarantine_schema(table.headers)
-            label = name if len(tables) > 1 else ""
-            if table.rejected:
-                problems, rejected_rows = _rejected_table(table.rejected, label)
-                writers.write_problems(problems)
-                writers.write_quarantine(
-                    _conform(rejected_rows, quarantine_schema), quarantine_schema
+            label = name if len(inputs) > 1 else ""
+            folder = scratch / f"file-{index}"
+            try:
+                checked = _check_file(
+                    item,
+                    plan,
+                    label=label,
+                    context=_Context(places, token_key, job, tracker, schema, seconds),
+                    writers=writers,
+                    staging=staging,
+                    tag=f"file-{index}",
+                    folder=folder,
+                    totals=totals,
+                    estimated=estimated,
                 )
-                quarantined += len(table.rejected)
-                rows_in += len(table.rejected)
-                job.rows_done += len(table.rejected)
-            file_summary = {
-                "name": name,
-                "format": table.format,
-                "encoding": table.encoding,
-                "delimiter": table.delimiter,
-                "layout": plan.layout.name,
-                "rows": table.rows + len(table.rejected),
-                "rejected_unreadable": len(table.rejected),
-            }
-            summary["files"].append(file_summary)
-            for outcome in _processed(table, plan, places, token_key, job.pk):
-                writers.write_records(outcome.records, schema, scratch / "clean.parquet")
-                problems = outcome.problems
-                if label and problems.num_rows:
-                    problems = problems.set_column(
-                        2,
-                        "column",
-                        pc.binary_join_element_wise(label, problems.column("column"), ": "),
-                    )
-                writers.write_problems(problems)
-                if outcome.quarantine.num_rows:
-                    renamed = outcome.quarantine.rename_columns(
-                        [
-                            quarantine_schema.field(int(c[1:]) + 3).name
-                            if c.startswith("c") and c[1:].isdigit()
-                            else c
-                            for c in outcome.quarantine.column_names
-                        ]
-                    )
-                    writers.write_quarantine(
-                        _conform(renamed, quarantine_schema), quarantine_schema
-                    )
-                quarantined += outcome.quarantine.num_rows
-                rows_in += outcome.rows_in
-                unknown += outcome.unknown_geography
-                outside += outcome.outside_area
-                empty_cells += outcome.empty_cells
-                job.rows_done += outcome.rows_in
-                job.rows_published += outcome.records.num_rows
-                tracker.stage(
-                    "checking",
-                    f"Checking {name}",
-                    job.rows_done / max(job.rows_total, 1),
-                    force=False,
-                )
+            except reading.UnreadableFile as error:
+                raise JobFailed(f"{name}: {error}") from None
+            rows_total += checked
+            estimated = max(estimated - checked, 0)
+            read = item.read
+            summary["files"].append(
+                {
+                    "name": name,
+                    "format": "csv" if isinstance(read, reading.CsvSource) else read.format,
+                    "encoding": read.encoding,
+                    "delimiter": read.delimiter,
+                    "layout": plan.layout.name,
+                    "rows": checked,
+                    "rejected_unreadable": len(read.rejected),
+                }
+            )
     finally:
         writers.close()
+    job.rows_total = rows_total
+    quarantined, rows_in = totals.quarantined, totals.rows_in
+    unknown, outside, empty_cells = totals.unknown, totals.outside, totals.empty_cells
     problem_count = (
         pq.ParquetFile(reports / "problems.parquet").metadata.num_rows
         if (reports / "problems.parquet").exists()
@@ -374,8 +454,9 @@ def _run_stages(job: IngestJob, tracker: _Tracker) -> None:
     if empty_cells:
         notes.append(f"{empty_cells:,} empty month cells hold no count and were not loaded.")
     summary["notes"] = notes
-    seconds["checking"] = round(time.monotonic() - began, 3)
-    summary["seconds"] = seconds
+    # Time spent waiting for the engine to parse the next CSV batch counts as reading.
+    seconds["checking"] = time.monotonic() - began - seconds["checking"]
+    summary["seconds"] = {stage: round(value, 3) for stage, value in seconds.items()}
     summary["outside_area"] = outside
     job.summary = summary
     tracker.stage("checking", "Checked", 1.0)
@@ -396,7 +477,7 @@ def _run_stages(job: IngestJob, tracker: _Tracker) -> None:
             payload=outcome_payload | {"outcome": "empty"},
         )
         raise JobFailed("The file has no records below its header: nothing was published.")
-    if share > job.tolerance_percent or not writers.staging:
+    if share > job.tolerance_percent or not staging.files:
         record(
             "ingest.validated",
             actor=actor_of(job),
@@ -419,29 +500,209 @@ def _run_stages(job: IngestJob, tracker: _Tracker) -> None:
         target=job.dataset,
         payload=outcome_payload | {"outcome": "accepted"},
     )
-    _publish(job, dataset, spec, schema, writers.staging, tracker, scratch, memory)
+    # The checks' buffers are done with: give them back before the engine sorts, and let
+    # it use half the engine memory (it spills the rest of a large sort to disk), so the
+    # process's peak stays flat however large the file.
+    pa.default_memory_pool().release_unused()
+    _publish(job, dataset, spec, schema, staging, tracker, scratch, max(memory // 2, 128))
+
+
+@dataclass
+class _Totals:
+    rows_in: int = 0
+    quarantined: int = 0
+    unknown: int = 0
+    outside: int = 0
+    empty_cells: int = 0
+
+
+@dataclass
+class _Context:
+    places: processing.Places
+    token_key: bytes
+    job: IngestJob
+    tracker: _Tracker
+    schema: pa.Schema
+    seconds: dict[str, float]  # "reading" grows by the time spent waiting for the engine
+
+
+def _check_file(
+    item: _Input,
+    plan: processing.Plan,
+    *,
+    label: str,
+    context: _Context,
+    writers: _Writers,
+    staging: _Staging,
+    tag: str,
+    folder: Path,
+    totals: _Totals,
+    estimated: int,
+) -> int:
+    """Check one file's records a batch at a time, writing its clean records, problems and
+    quarantined rows. Returns the rows the file holds.
+
+    A CSV file's rows are numbered while it streams as if no row were unreadable; the rows
+    the engine could not read are known at the end, and only then, when there are any,
+    are the numbers of the rows after them moved down (in the clean records, the problems
+    and the quarantine). Problems and quarantined rows are kept apart until then, so that
+    the file's unreadable rows come first, as they always have."""
+    job = context.job
+    quarantine_schema = processing.quarantine_schema(item.headers)
+    held = _Writers(folder)
+    read = item.read
+    if isinstance(read, reading.RawTable):
+        batches: Iterator[pa.RecordBatch] = reading.batches(read, BATCH_ROWS)
+        rows_of: Callable[[np.ndarray], np.ndarray] = read.rows_of
+        job.rows_done += len(read.rejected)
+    else:
+        batches = _timed(read.batches(BATCH_ROWS), context.seconds)
+        rows_of = _provisional_rows
+    rows_in = 0
+    try:
+        for outcome in _processed(batches, rows_of, plan, context):
+            staging.write(outcome.records, tag)
+            problems = outcome.problems
+            if label and problems.num_rows:
+                problems = problems.set_column(
+                    2,
+                    "column",
+                    pc.binary_join_element_wise(label, problems.column("column"), ": "),
+                )
+            held.write_problems(problems)
+            if outcome.quarantine.num_rows:
+                renamed = outcome.quarantine.rename_columns(
+                    [
+                        quarantine_schema.field(int(c[1:]) + 3).name
+                        if c.startswith("c") and c[1:].isdigit()
+                        else c
+                        for c in outcome.quarantine.column_names
+                    ]
+                )
+                held.write_quarantine(_conform(renamed, quarantine_schema), quarantine_schema)
+            totals.quarantined += outcome.quarantine.num_rows
+            totals.unknown += outcome.unknown_geography
+            totals.outside += outcome.outside_area
+            totals.empty_cells += outcome.empty_cells
+            rows_in += outcome.rows_in
+            job.rows_done += outcome.rows_in
+            job.rows_published += outcome.records.num_rows
+            job.rows_total = max(job.rows_total, job.rows_done + estimated - rows_in)
+            context.tracker.stage(
+                "checking",
+                f"Checking {item.name}",
+                job.rows_done / max(job.rows_total, 1),
+                force=False,
+            )
+    finally:
+        held.close()
+        staged = staging.close_file()
+    rejected = read.rejected
+    remap: Callable[[np.ndarray], np.ndarray] | None = None
+    if isinstance(read, reading.CsvSource):
+        job.rows_done += len(rejected)
+        if rejected:
+            remap = read.rows_of_provisional
+            for path in staged:
+                _renumber_records(path, remap)
+    if rejected:
+        problems, rejected_rows = _rejected_table(rejected, label)
+        writers.write_problems(problems)
+        writers.write_quarantine(_conform(rejected_rows, quarantine_schema), quarantine_schema)
+        totals.quarantined += len(rejected)
+    _copy_rows(folder / "problems.parquet", writers.write_problems, remap)
+    _copy_rows(
+        folder / "quarantine.parquet",
+        lambda part: writers.write_quarantine(part, quarantine_schema),
+        remap,
+    )
+    rows = rows_in + len(rejected)
+    totals.rows_in += rows
+    return rows
+
+
+def _provisional_rows(records: np.ndarray) -> np.ndarray:
+    return np.asarray(records, dtype=np.int64) + 1
+
+
+def _timed(
+    batches: Iterator[pa.RecordBatch], seconds: dict[str, float]
+) -> Iterator[pa.RecordBatch]:
+    """The batches, adding the time spent waiting for each to ``seconds["reading"]`` (and
+    to ``seconds["checking"]``, which is the time outside it)."""
+    while True:
+        began = time.monotonic()
+        batch = next(batches, None)
+        waited = time.monotonic() - began
+        seconds["reading"] += waited
+        seconds["checking"] += waited
+        if batch is None:
+            return
+        yield batch
+
+
+def _renumber(table: pa.Table, column: str, remap: Callable[[np.ndarray], np.ndarray]) -> pa.Table:
+    position = table.schema.get_field_index(column)
+    rows = table.column(column).to_numpy()
+    return table.set_column(position, column, pa.array(remap(rows), pa.int64()))
+
+
+def _copy_rows(
+    path: Path,
+    write: Callable[[pa.Table], None],
+    remap: Callable[[np.ndarray], np.ndarray] | None,
+) -> None:
+    """Append a file's held problems or quarantined rows to the job's own, renumbered."""
+    if not path.exists():
+        return
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS):
+        part = pa.Table.from_batches([batch])
+        write(_renumber(part, "row", remap) if remap is not None else part)
+    path.unlink()
+
+
+def _renumber_records(path: Path, remap: Callable[[np.ndarray], np.ndarray]) -> None:
+    """Rewrite a file's clean records with their source rows moved past unreadable rows."""
+    renumbered = path.with_name(f"renumbered-{path.name}")
+    source = pq.ParquetFile(path)
+    with pq.ParquetWriter(
+        renumbered,
+        source.schema_arrow,
+        compression="none",
+        use_dictionary=False,
+        write_statistics=False,
+    ) as writer:
+        for batch in source.iter_batches(batch_size=BATCH_ROWS):
+            writer.write_table(
+                _renumber(pa.Table.from_batches([batch]), processing.SOURCE_ROW, remap)
+            )
+    os.replace(renumbered, path)
 
 
 def _processed(
-    table: reading.RawTable,
+    batches: Iterator[pa.RecordBatch],
+    rows_of: Callable[[np.ndarray], np.ndarray],
     plan: processing.Plan,
-    places: processing.Places,
-    token_key: bytes,
-    job: int,
+    context: _Context,
 ) -> Iterator[processing.Outcome]:
     """Each batch's outcome, in file order. Batches are worked on two at a time: the
     engines below (Arrow, DuckDB, shapely) release Python's lock while they compute, so
     this uses both cores while keeping at most a few batches in memory."""
 
     def work(batch: pa.RecordBatch) -> processing.Outcome:
-        rows_of = table.rows_of(batch.column("_record").to_numpy(zero_copy_only=False))
+        rows = rows_of(batch.column("_record").to_numpy(zero_copy_only=False))
         return processing.process(
-            batch, plan, rows_of=rows_of, places=places, token_key=token_key, job=job
+            batch,
+            plan,
+            rows_of=rows,
+            places=context.places,
+            token_key=context.token_key,
+            job=context.job.pk,
         )
 
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="ingest") as pool:
         pending: deque[Future[processing.Outcome]] = deque()
-        for batch in reading.batches(table, BATCH_ROWS):
+        for batch in batches:
             pending.append(pool.submit(work, batch))
             if len(pending) > WORKERS:
                 yield pending.popleft().result()
@@ -467,7 +728,7 @@ def _publish(
     dataset: Dataset,
     spec: Any,
     schema: pa.Schema,
-    staging: list[Path],
+    staging: _Staging,
     tracker: _Tracker,
     scratch: Path,
     memory: int,
@@ -489,7 +750,8 @@ def _publish(
         built = publishing.build_version(
             spec=spec,
             schema=schema,
-            staging=staging,
+            staging=staging.files,
+            staging_by_period=staging.by_period(),
             previous=previous,
             data_dir=data_dir,
             folder_name=f"v{number:04d}-job{job.pk}",

@@ -38,6 +38,7 @@ DEFAULT_CODE_LIMIT: Final = 200
 VALUE_PREVIEW: Final = 200
 MAX_AGE: Final = 120
 INTEGER = re.compile(r"^[+-]?[0-9]{1,18}$").pattern
+PLAIN_INTEGER = re.compile(r"^-?[0-9]{1,18}$").pattern
 THOUSANDS = re.compile(r"^[+-]?[0-9]{1,3}(,[0-9]{3})+$").pattern
 DECIMAL = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,3})?$").pattern
 TRUE_WORDS: Final = ("true", "yes", "y", "1", "t")
@@ -321,8 +322,8 @@ def _text_fields(batch: pa.RecordBatch, plan: Plan) -> tuple[dict[str, pa.Array]
 
 
 _FORMAT_PARTS: Final = {
-    "%Y": r"(?P<Y>\d{4})",
-    "%m": r"(?P<m>\d{1,2})",
+    "%Y": r"\d{4}",
+    "%m": r"\d{1,2}",
     "%d": r"(?P<d>\d{1,2})",
     "%H": r"\d{1,2}",
     "%M": r"\d{1,2}",
@@ -367,10 +368,13 @@ def _check_temporal(text: pa.Array, kind: str, fmt: str | None) -> tuple[pa.Arra
     if pattern is not None:
         # The text must have the format's exact shape (a four-digit year for %Y...), and
         # the day written must be the day read.
-        shaped = pc.match_substring_regex(text, pattern)
+        # With a day, one pass does both: the day is extracted where the shape matches
+        # (and is null where it does not).
+        days = pc.extract_regex(text, pattern) if "%d" in fmt else None
+        shaped = pc.is_valid(days) if days is not None else pc.match_substring_regex(text, pattern)
         parsed = pc.if_else(pc.fill_null(shaped, False), parsed, pa.scalar(None, parsed.type))
-        if "%d" in fmt:
-            written = pc.struct_field(pc.extract_regex(text, pattern), "d")
+        if days is not None:
+            written = pc.struct_field(days, "d")
             rolled = pc.not_equal(pc.cast(written, pa.int64()), pc.day(parsed))
             parsed = pc.if_else(pc.fill_null(rolled, False), pa.scalar(None, parsed.type), parsed)
     elif "%d" in fmt:
@@ -449,8 +453,8 @@ def _check_field(
 
     if spec_field.required:
         refuse(~_mask(pc.is_valid(text)), "required", f"{name} is required and is empty")
-    encoded = pc.dictionary_encode(text)
-    if len(encoded.dictionary) * 2 > len(text):
+    encoded = None if _mostly_distinct(text) else pc.dictionary_encode(text)
+    if encoded is None or len(encoded.dictionary) * 2 > len(text):
         values, refusals = _check_values(spec, spec_field, text, fmt)
         for mask, rule, message in refusals:
             refuse(mask, rule, message)
@@ -463,6 +467,19 @@ def _check_field(
     for mask, rule, message in refusals:
         refuse(mask[safe] & present, rule, message)
     return pc.take(distinct, indices)
+
+
+DISTINCT_SAMPLE: Final = 4096
+
+
+def _mostly_distinct(text: pa.Array) -> bool:
+    """Whether the first values of a long column are mostly distinct (references,
+    coordinates, times to the minute): then encoding the whole column to find its distinct
+    values costs more than it saves. Only a shortcut: both ways give the same outcome."""
+    if len(text) <= 4 * DISTINCT_SAMPLE:
+        return False
+    sample = text.slice(0, DISTINCT_SAMPLE)
+    return int(pc.count_distinct(sample, mode="all").as_py()) * 2 > DISTINCT_SAMPLE
 
 
 def _check_values(
@@ -504,13 +521,19 @@ def _check_values(
     if kind == "integer":
         # Commas only as thousands separators ("1,234", never "12,34"); a leading plus
         # sign is dropped here because the engine's cast refuses it.
-        grouped = _mask(pc.match_substring_regex(text, THOUSANDS))
-        cleaned = pc.if_else(pa.array(grouped), pc.replace_substring(text, ",", ""), text)
-        cleaned = pc.replace_substring_regex(cleaned, r"^\+([0-9])", r"\1")
-        ok = _mask(pc.match_substring_regex(cleaned, INTEGER))
-        refuse(present & ~ok, "not_integer", f"{name} is not a whole number")
-        valid = pc.if_else(pa.array(ok), cleaned, pa.nulls(len(text), pa.string()))
-        numbers = pc.cast(valid, pa.int64())
+        plain = pc.match_substring_regex(text, PLAIN_INTEGER)
+        if pc.all(plain).as_py() is not False:
+            # Every value is digits with at most a minus sign (the usual column): nothing
+            # to clean, and each casts as it is.
+            numbers = pc.cast(text, pa.int64())
+        else:
+            grouped = _mask(pc.match_substring_regex(text, THOUSANDS))
+            cleaned = pc.if_else(pa.array(grouped), pc.replace_substring(text, ",", ""), text)
+            cleaned = pc.replace_substring_regex(cleaned, r"^\+([0-9])", r"\1")
+            ok = _mask(pc.match_substring_regex(cleaned, INTEGER))
+            refuse(present & ~ok, "not_integer", f"{name} is not a whole number")
+            valid = pc.if_else(pa.array(ok), cleaned, pa.nulls(len(text), pa.string()))
+            numbers = pc.cast(valid, pa.int64())
         if spec_field.role == "measure":
             refuse(_mask(pc.less(numbers, 0)), "negative", f"{name} cannot be negative")
         if isinstance(spec_field.generalise, Bands):
@@ -613,7 +636,9 @@ def _derive_geography(
                 found = places.engine.assign_bng(x, y)
             else:
                 found = places.engine.assign_lonlat(x, y)
-            lsoa, ward, borough = found.lsoa, found.ward, found.borough
+            lsoa = _codes_at(found.lsoa_codes, found.lsoa_index)
+            ward = _codes_at(found.ward_codes, found.ward_index)
+            borough = _codes_at(found.borough_codes, found.borough_index)
     else:
         source = values.get(geography.field or "")
         if source is None:
@@ -635,7 +660,7 @@ def _derive_geography(
     unknown = np.zeros(length, dtype=bool)
     for level, name in geography.outputs.items():
         codes = by_level[level]
-        array = pa.array(codes, pa.string())
+        array = codes if isinstance(codes, pa.Array) else pa.array(codes, pa.string())
         outputs[name] = array
         unknown |= _mask(pc.is_null(array))
     if not geography.outputs and geography.source != "coordinates":
@@ -643,6 +668,13 @@ def _derive_geography(
         own = by_level[geography.source]
         unknown |= np.asarray(own == None, dtype=bool) if own is not None else none  # noqa: E711
     return outputs, unknown & ~other, other
+
+
+def _codes_at(codes: np.ndarray, index: np.ndarray) -> pa.Array:
+    """Each point's code, from the engine's table of codes (ending in None for unknown)
+    and each point's position in it (-1 for unknown), taken by Arrow."""
+    table = pa.array(codes.tolist(), pa.string())
+    return pc.take(table, pa.array(np.where(index < 0, len(codes) - 1, index), pa.int32()))
 
 
 def _other_areas(plan: Plan, values: dict[str, pa.Array], length: int) -> np.ndarray:

@@ -46,7 +46,7 @@ def _engine() -> duckdb.DuckDBPyConnection:
     connection = getattr(_local, "connection", None)
     if connection is None:
         connection = _local.connection = duckdb.connect(
-            config={"enable_external_access": False, "threads": 2}
+            config={"enable_external_access": False, "threads": 1}
         )
     return connection
 

@@ -15,10 +15,10 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -119,9 +119,15 @@ def build_version(
     memory_mb: int,
     spec_version: int,
     job: int,
+    staging_by_period: Mapping[date | None, list[Path]] | None = None,
 ) -> Built:
     """Write the new version under ``datasets/<id>/<folder_name>`` and return what it
-    holds. Nothing is visible under that name until it is complete."""
+    holds. Nothing is visible under that name until it is complete.
+
+    ``staging_by_period``, when given, names the staging files of each month (None for
+    records without a coverage date): a version of more than :data:`GROUP_ROWS` records is
+    then sorted and written a few months at a time (each group a sort that fits in
+    memory, in time order), not in one sort that spills to disk."""
     identity = record_identity(spec)
     parent = data_dir / "datasets" / spec.id
     parent.mkdir(parents=True, exist_ok=True)
@@ -182,12 +188,40 @@ def build_version(
             source = f"({kept}) UNION ALL BY NAME ({incoming})"
         else:
             source = f"SELECT * FROM {new}"
-        connection.execute(
-            f"COPY (SELECT {columns} FROM ({source}) ORDER BY {coverage} NULLS LAST) "
-            f"TO {_quote(str(building))} (FORMAT parquet, COMPRESSION zstd, "
-            "ROW_GROUP_SIZE 122880, FILE_SIZE_BYTES '256MB', FILENAME_PATTERN 'part-{i}', "
-            "OVERWRITE_OR_IGNORE true)"
+        groups = (
+            _groups(connection, staging_by_period, previous, coverage, period)
+            if staging_by_period is not None
+            else []
         )
+        if len(groups) <= 1:
+            connection.execute(
+                f"COPY (SELECT {columns} FROM ({source}) ORDER BY {coverage} NULLS LAST) "
+                f"TO {_quote(str(building))} ({_WRITE})"
+            )
+        else:
+            written = 0
+            for number, (low, high, files) in enumerate(groups):
+                # The group's own staging files stand for the new records; the bounds are
+                # bound parameters, and the engine takes them down to the old files' row
+                # groups (a version is in time order, so most are skipped).
+                part = source.replace(new, f"read_parquet({_files(files)})") if files else kept
+                if low is None:
+                    where, params = f"{coverage} IS NULL", {}
+                elif high is None:
+                    where, params = f"{coverage} >= $low", {"low": low}
+                else:
+                    where = f"{coverage} >= $low AND {coverage} < $high"
+                    params = {"low": low, "high": high}
+                folder = building / f".group-{number}"
+                connection.execute(
+                    f"COPY (SELECT {columns} FROM ({part}) WHERE {where} "
+                    f"ORDER BY {coverage}) TO {_quote(str(folder))} ({_WRITE})",
+                    params,
+                )
+                for path in sorted(folder.glob("*.parquet"), key=lambda p: _file_order(p.name)):
+                    path.rename(building / f"part-{written}.parquet")
+                    written += 1
+                folder.rmdir()
         files = sorted(building.glob("*.parquet"), key=lambda path: _file_order(path.name))
         summary = connection.execute(
             f"SELECT count(*), min({period}), max({period}) FROM read_parquet({_files(files)})"
@@ -233,6 +267,65 @@ def build_version(
         periods_replaced=[p.date().isoformat()[:7] for p in periods],
         rows_replaced=replaced,
     )
+
+
+_WRITE = (
+    "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880, FILE_SIZE_BYTES '256MB', "
+    "FILENAME_PATTERN 'part-{i}', OVERWRITE_OR_IGNORE true"
+)
+# The most records sorted at once when the staging is split by month.
+GROUP_ROWS = 1_000_000
+
+Group = tuple[date | None, date | None, list[Path]]  # from, up to (not included), new files
+
+
+def _month_after(day: date) -> date | None:
+    """The first day of the next month; None after December 9999 (no such date)."""
+    if day.year == date.max.year and day.month == 12:
+        return None
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _groups(
+    connection: duckdb.DuckDBPyConnection,
+    staging_by_period: Mapping[date | None, list[Path]],
+    previous: list[Path],
+    coverage: str,
+    period: str,
+) -> list[Group]:
+    """Consecutive months, each group holding at most :data:`GROUP_ROWS` records of the
+    new version (a month larger than that alone), then records without a coverage date.
+    Counted from the staging files' metadata and from the previous version's months that
+    are kept."""
+    counts: dict[date | None, int] = {}
+    for month, paths in staging_by_period.items():
+        counts[month] = counts.get(month, 0) + sum(
+            pq.ParquetFile(path).metadata.num_rows for path in paths
+        )
+    if previous:
+        rows = connection.execute(
+            f"SELECT {period}, count(*) FROM read_parquet({_files(previous)}, "
+            f"union_by_name = true) WHERE {coverage} IS NULL "
+            f"OR {period} NOT IN (SELECT period FROM periods) GROUP BY 1"
+        ).fetchall()
+        for month, count in rows:
+            key = month.date() if isinstance(month, datetime) else month
+            counts[key] = counts.get(key, 0) + int(count)
+    months = sorted(month for month in counts if month is not None)
+    groups: list[Group] = []
+    size = 0
+    for month in months:
+        files = list(staging_by_period.get(month, []))
+        if groups and size + counts[month] <= GROUP_ROWS:
+            low, _, held = groups[-1]
+            groups[-1] = (low, _month_after(month), held + files)
+            size += counts[month]
+        else:
+            groups.append((month, _month_after(month), files))
+            size = counts[month]
+    if counts.get(None):
+        groups.append((None, None, list(staging_by_period.get(None, []))))
+    return groups
 
 
 _DUCK_TYPES = {

@@ -35,6 +35,8 @@ import pyarrow.parquet as pq
 CHUNK: Final = 1 << 20
 DELIMITERS: Final = (",", ";", "\t", "|")
 MAX_LINE_BYTES: Final = 4 * 1024 * 1024
+# The engine reads ahead by buffers of 16 times the longest line unless told: 64 MB a thread.
+CSV_BUFFER_BYTES: Final = 2 * MAX_LINE_BYTES
 MAX_COLUMNS: Final = 2000
 XLSX_BATCH: Final = 50_000
 TEXT_PREVIEW: Final = 500
@@ -75,12 +77,16 @@ class RawTable:
         """The line (CSV) or sheet row (XLSX) of each record, numbered as a spreadsheet
         numbers them: the header is 1. Exact unless the file has blank lines or values
         that span lines before the record."""
-        records = np.asarray(records, dtype=np.int64)
-        lines = np.sort(self._reject_lines)
-        if len(lines) == 0:
-            return records + 1
-        shifted = lines - np.arange(1, len(lines) + 1, dtype=np.int64)
-        return records + 1 + np.searchsorted(shifted, records, side="right")
+        return _rows_of(records, self._reject_lines)
+
+
+def _rows_of(records: np.ndarray, reject_lines: np.ndarray) -> np.ndarray:
+    records = np.asarray(records, dtype=np.int64)
+    lines = np.sort(reject_lines)
+    if len(lines) == 0:
+        return records + 1
+    shifted = lines - np.arange(1, len(lines) + 1, dtype=np.int64)
+    return records + 1 + np.searchsorted(shifted, records, side="right")
 
 
 # ------------------------------------------------------------------------------ sniffing
@@ -200,6 +206,12 @@ def mixed_line_endings(path: Path) -> bool:
     kinds: set[str] = set()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(CHUNK), b""):
+            if b"\r" not in chunk:  # the usual case, found without a regular expression
+                if b"\n" in chunk:
+                    kinds.add("lf")
+                if len(kinds) > 1:
+                    return True
+                continue
             if b"\r\n" in chunk:
                 kinds.add("crlf")
             if _LONE_LF.search(chunk):
@@ -292,16 +304,123 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def read_csv(
+@dataclass
+class CsvSource:
+    """A CSV file sniffed and ready to stream: its headers, encoding and delimiter are
+    known; :meth:`batches` reads its records with the engine, a batch at a time, without
+    writing them anywhere. Rows the engine cannot read are known only once every batch has
+    been read: then ``rows``, ``rejected`` and :meth:`rows_of` are final."""
+
+    source: Path  # what the engine reads: the file, or its UTF-8 copy
+    headers: list[str]
+    width: int  # the header's values, with any empty ones after the last name
+    encoding: str
+    delimiter: str
+    scratch: Path
+    memory_mb: int
+    threads: int
+    estimated_rows: int
+    rows: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+    finished: bool = False
+    _reject_lines: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def _select(self) -> str:
+        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(self.width)) + "}"
+        names = ", ".join(f"c{i}" for i in range(len(self.headers)))
+        return f"""
+            SELECT {names}
+            FROM read_csv(
+                {_quote(str(self.source))}, auto_detect = false, header = true,
+                delim = {_quote(self.delimiter)}, quote = '"', escape = '"',
+                columns = {columns}, all_varchar = true, strict_mode = true,
+                null_padding = false, max_line_size = {MAX_LINE_BYTES},
+                buffer_size = {CSV_BUFFER_BYTES},
+                store_rejects = true, rejects_table = 'rejects',
+                rejects_scan = 'reject_scans', rejects_limit = 0
+            )
+            """
+
+    def batches(self, size: int = 131_072) -> Iterator[pa.RecordBatch]:
+        """The file's records in file order, each batch with its ``_record`` positions
+        (1, 2, ...: the engine keeps insertion order). Read once."""
+        if self.finished:
+            raise RuntimeError("a CSV source is read once")
+        connection = duckdb.connect(
+            config={
+                "memory_limit": f"{self.memory_mb}MB",
+                "threads": self.threads,
+                "temp_directory": str(self.scratch / "spill"),
+                "enable_external_access": True,
+            }
+        )
+        position = 0
+        try:
+            try:
+                reader = connection.sql(self._select()).to_arrow_reader(size)
+                while True:
+                    try:
+                        batch = reader.read_next_batch()
+                    except StopIteration:
+                        break
+                    if batch.num_rows == 0:
+                        continue
+                    records = pa.array(
+                        np.arange(position + 1, position + 1 + batch.num_rows, dtype=np.int64)
+                    )
+                    position += batch.num_rows
+                    yield pa.RecordBatch.from_arrays(
+                        [records, *batch.columns], names=["_record", *batch.schema.names]
+                    )
+                # One row can fail in several ways; bad bytes are named first, as they are
+                # the likely cause of the others (and ties are otherwise in no fixed order).
+                rejects = connection.execute(
+                    "SELECT line, error_type, error_message, csv_line, line_byte_position "
+                    "FROM rejects ORDER BY line, "
+                    "CASE error_type WHEN 'INVALID ENCODING' THEN 0 "
+                    "WHEN 'INVALID UNICODE' THEN 0 "
+                    "WHEN 'LINE SIZE OVER MAXIMUM' THEN 1 WHEN 'UNTERMINATED QUOTES' THEN 2 "
+                    "WHEN 'UNQUOTED VALUE' THEN 2 ELSE 3 END, error_type"
+                ).fetchall()
+            except duckdb.Error as error:
+                raise UnreadableFile(
+                    f"The file cannot be read as CSV: {_engine_message(error)}"
+                ) from None
+        finally:
+            connection.close()
+        self.rows = position
+        seen: set[int] = set()
+        for line, kind, message, csv_line, byte_position in rejects:
+            if line in seen:  # one row can fail in several ways; report it once
+                continue
+            seen.add(line)
+            text = str(csv_line or "")
+            if _REJECT_RULES.get(str(kind)) == "invalid_encoding":
+                text = _sent_text(self.source, byte_position, text)
+            self.rejected.append(_rejected(int(line), str(kind), str(message), text, self.width))
+        self._reject_lines = np.array(sorted(seen), dtype=np.int64)
+        self.finished = True
+
+    def rows_of(self, records: np.ndarray) -> np.ndarray:
+        """As :meth:`RawTable.rows_of`, once every batch has been read."""
+        return _rows_of(records, self._reject_lines)
+
+    def rows_of_provisional(self, provisional: np.ndarray) -> np.ndarray:
+        """The rows of records numbered ``_record + 1`` while the file was read, before
+        the rows the engine rejected were known: each moved down past those."""
+        return self.rows_of(np.asarray(provisional, dtype=np.int64) - 1)
+
+
+def open_csv(
     path: Path,
-    target: Path,
     scratch: Path,
     *,
     memory_mb: int = 1024,
     threads: int = 2,
-) -> RawTable:
-    """Read a CSV file into ``target`` (Parquet of text). ``scratch`` is a folder for a
-    UTF-8 copy when the file needs one and for the engine's spill files."""
+) -> CsvSource:
+    """Sniff a CSV file (encoding, line endings, delimiter, header) and make it ready to
+    stream. ``scratch`` is a folder for a UTF-8 copy when the file needs one and for the
+    engine's spill files."""
     encoding = detect_encoding(path)
     source = path
     if encoding != "utf-8":
@@ -312,66 +431,48 @@ def read_csv(
     delimiter = sniff_delimiter(text)
     headers = _headers(text, delimiter)
     width = len(_headers_raw(text, delimiter))
-    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
-    names = ", ".join(f"c{i}" for i in range(len(headers)))
-    connection = duckdb.connect(
-        config={
-            "memory_limit": f"{memory_mb}MB",
-            "threads": threads,
-            "temp_directory": str(scratch / "spill"),
-            "enable_external_access": True,
-        }
-    )
-    try:
-        connection.execute(
-            f"""
-            COPY (
-                SELECT {names}
-                FROM read_csv(
-                    {_quote(str(source))}, auto_detect = false, header = true,
-                    delim = {_quote(delimiter)}, quote = '"', escape = '"',
-                    columns = {columns}, all_varchar = true, strict_mode = true,
-                    null_padding = false, max_line_size = {MAX_LINE_BYTES},
-                    store_rejects = true, rejects_table = 'rejects',
-                    rejects_scan = 'reject_scans', rejects_limit = 0
-                )
-            ) TO {_quote(str(target))}
-            (FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE 131072)
-            """
-        )
-        # One row can fail in several ways; bad bytes are named first, as they are the
-        # likely cause of the others (and ties are otherwise in no fixed order).
-        rejects = connection.execute(
-            "SELECT line, error_type, error_message, csv_line, line_byte_position "
-            "FROM rejects ORDER BY line, "
-            "CASE error_type WHEN 'INVALID ENCODING' THEN 0 WHEN 'INVALID UNICODE' THEN 0 "
-            "WHEN 'LINE SIZE OVER MAXIMUM' THEN 1 WHEN 'UNTERMINATED QUOTES' THEN 2 "
-            "WHEN 'UNQUOTED VALUE' THEN 2 ELSE 3 END, error_type"
-        ).fetchall()
-    except duckdb.Error as error:
-        raise UnreadableFile(f"The file cannot be read as CSV: {_engine_message(error)}") from None
-    finally:
-        connection.close()
-    rows = pq.ParquetFile(target).metadata.num_rows
-    rejected: list[Rejected] = []
-    seen: set[int] = set()
-    for line, kind, message, csv_line, position in rejects:
-        if line in seen:  # one row can fail in several ways; report it once
-            continue
-        seen.add(line)
-        text = str(csv_line or "")
-        if _REJECT_RULES.get(str(kind)) == "invalid_encoding":
-            text = _sent_text(source, position, text)
-        rejected.append(_rejected(int(line), str(kind), str(message), text, width))
-    return RawTable(
-        parquet=target,
+    sample = text.encode("utf-8")
+    lines = max(sample.count(b"\n"), 1)
+    size = source.stat().st_size
+    estimated = size * lines // max(len(sample), 1) if len(sample) < size else lines
+    return CsvSource(
+        source=source,
         headers=headers,
-        rows=rows,
-        format="csv",
+        width=width,
         encoding=ENCODING_NAMES.get(encoding, encoding),
         delimiter=delimiter,
-        rejected=rejected,
-        _reject_lines=np.array(sorted(seen), dtype=np.int64),
+        scratch=scratch,
+        memory_mb=memory_mb,
+        threads=threads,
+        estimated_rows=max(int(estimated) - 1, 0),
+    )
+
+
+def read_csv(
+    path: Path,
+    target: Path,
+    scratch: Path,
+    *,
+    memory_mb: int = 1024,
+    threads: int = 2,
+) -> RawTable:
+    """Read a CSV file into ``target`` (Parquet of text), as :func:`open_csv` streams it.
+    ``scratch`` is a folder for a UTF-8 copy when the file needs one and for the engine's
+    spill files."""
+    csv_source = open_csv(path, scratch, memory_mb=memory_mb, threads=threads)
+    schema = pa.schema([pa.field(f"c{i}", pa.string()) for i in range(len(csv_source.headers))])
+    with pq.ParquetWriter(target, schema, compression="none") as writer:
+        for batch in csv_source.batches(131_072):
+            writer.write_batch(batch.drop_columns(["_record"]))
+    return RawTable(
+        parquet=target,
+        headers=csv_source.headers,
+        rows=csv_source.rows,
+        format="csv",
+        encoding=csv_source.encoding,
+        delimiter=csv_source.delimiter,
+        rejected=csv_source.rejected,
+        _reject_lines=csv_source._reject_lines,
     )
 
 

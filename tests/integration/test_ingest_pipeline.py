@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from unittest import mock
 
 import pyarrow.parquet as pq
 import pytest
@@ -17,7 +18,7 @@ from safestats.audit.services import Actor
 from safestats.catalogue.models import Dataset, VersionStatus
 from safestats.catalogue.services import rollback_to
 from safestats.geography.services import load_folder
-from safestats.ingest import pseudonymise, services
+from safestats.ingest import pseudonymise, publishing, services
 from safestats.ingest.models import IngestJob, JobStatus, RawFile
 from tests.ingest_helpers import (
     catalogue,
@@ -426,3 +427,75 @@ def test_a_record_sent_again_in_a_resubmitted_month_keeps_its_record_key(
     assert after[crime_id(1)] == before[crime_id(1)]
     assert after[crime_id(2)] == before[crime_id(2)]
     assert after[crime_id(5)] not in before.values()
+
+
+def test_rows_after_an_unreadable_row_keep_their_line_numbers_everywhere(
+    ready: Path, tmp_path: Path
+) -> None:
+    """A CSV file is checked as it streams, before the rows the engine cannot read are
+    known: the records, problems and quarantined rows after such a row are renumbered."""
+    good = [street_row(n, "2024-01") for n in range(1, 4)]
+    bad = [crime_id(9), "2024-02-31", MPS, MPS, "", "", "", "", "", "Rustling", "", ""]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerows([STREET, good[0]])  # lines 1 and 2
+    buffer.write("too,few,values\n")  # line 3: unreadable
+    writer.writerows([good[1], bad, good[2]])  # lines 4, 5 and 6
+    path = tmp_path / "street.csv"
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+
+    job = load("police-uk-street", path, tolerance="50")
+
+    assert job.status == JobStatus.PUBLISHED, job.message
+    assert (job.rows_total, job.rows_published, job.rows_quarantined) == (6 - 1, 3, 2)
+    assert current_rows("police-uk-street", "crime_id, _source_row", "_source_row") == [
+        (crime_id(1), 2),
+        (crime_id(2), 4),
+        (crime_id(3), 6),
+    ]
+    problems = services.first_problems(job)
+    assert [(p["row"], p["field"], p["rule"]) for p in problems] == [
+        (3, "", "ragged_row"),  # the unreadable rows first, as they always were
+        (5, "month", "invalid_month"),
+        (5, "crime_type", "unknown_code"),
+    ]
+    quarantined = pq.read_table(services.quarantine_path(job)).to_pylist()
+    assert [(q["row"], q["reasons"]) for q in quarantined] == [
+        (3, "ragged_row"),
+        (5, "month: invalid_month; crime_type: unknown_code"),
+    ]
+    assert job.summary["files"][0]["rows"] == 5
+    assert job.summary["files"][0]["rejected_unreadable"] == 1
+
+
+def test_a_large_version_is_sorted_a_few_months_at_a_time_into_files_in_time_order(
+    ready: Path, tmp_path: Path
+) -> None:
+    """Staged by month, a version of more than GROUP_ROWS records is written a group of
+    months at a time: the files, in the manifest's order, are in time order and hold
+    exactly what one sort of everything would (old months kept with their keys, the
+    resubmitted month replaced, a record sent again keeping its key)."""
+    months = ["2024-03", "2024-01", "2024-04", "2024-02"]
+    rows = [street_row(10 * i + n, month) for i, month in enumerate(months) for n in range(3)]
+    with mock.patch.object(publishing, "GROUP_ROWS", 4):
+        first = load("police-uk-street", write_rows(tmp_path / "a.csv", STREET, rows))
+        keys_before = dict(current_rows("police-uk-street", "crime_id, _record_key"))
+        again = [street_row(30, "2024-02"), street_row(99, "2024-02", crime_type="Robbery")]
+        second = load("police-uk-street", write_rows(tmp_path / "b.csv", STREET, again))
+
+    assert first.status == second.status == JobStatus.PUBLISHED, second.message
+    assert second.summary["periods_replaced"] == ["2024-02"]
+    assert second.version is not None
+    files = publishing.version_files(Path(settings.SAFESTATS_DATA_DIR), second.version.parquet_path)
+    assert len(files) > 1
+    in_order = [
+        (row["month"].isoformat()[:7], row["crime_id"])
+        for path in files
+        for row in pq.read_table(path, columns=["month", "crime_id"]).to_pylist()
+    ]
+    assert [month for month, _ in in_order] == sorted(month for month, _ in in_order)
+    expected = {crime_id(n) for n in (0, 1, 2, 10, 11, 12, 20, 21, 22, 30, 99)}
+    assert {ident for _, ident in in_order} == expected
+    keys_after = dict(current_rows("police-uk-street", "crime_id, _record_key"))
+    for n in (0, 1, 2, 10, 11, 12, 20, 21, 22, 30):  # kept months, and the record sent again
+        assert keys_after[crime_id(n)] == keys_before[crime_id(n)]

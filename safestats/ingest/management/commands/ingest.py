@@ -20,6 +20,9 @@ CHUNK = 1 << 20
 
 
 class Command(BaseCommand):
+    # Django's system checks import every page's code (over half a second) and say nothing
+    # about a load; `safestats check` and the web server still run them.
+    requires_system_checks: list[str] = []
     help = (
         "Load one or more files (CSV in any common encoding and delimiter, or XLSX) into a "
         "dataset: check, standardise, pseudonymise and publish a new version. Exits 0 when "
