@@ -295,56 +295,40 @@ def run_query(
         if keys is not None and cell_keys is not None:
             keys[index] = cell_keys[row]
     measure = measure_of(query, spec) == "sum"
-    if not dims:  # one cell: protected as a table of one
-        only = disclosure.protect(
+    if dims:
+        protected = disclosure.protect(counts, rule, cell_keys=keys, measure=measure)
+        # Each value's label once per axis, not once per cell.
+        labels = [[label_of(dims[i], spec, value) for value in axis] for i, axis in enumerate(axes)]
+        cells = [
+            Cell(
+                labels=tuple(labels[i][j] for i, j in enumerate(index)),
+                codes=tuple(axes[i][j] for i, j in enumerate(index)),
+                value=None if protected.suppressed[index] else _number(protected.values[index]),
+                shown=_shown(
+                    None if protected.suppressed[index] else protected.values[index], measure
+                ),
+                primary=bool(protected.primary[index]),
+            )
+            for index in itertools.product(*(range(n) for n in shape))
+        ]
+        totals, grand = _totals(protected, dims, axes, spec, measure)
+        suppressed = sum(1 for cell in cells if cell.value is None)
+    else:  # no grouping: one cell, protected as a table of one
+        protected = disclosure.protect(
             counts.reshape(1),
             rule,
             cell_keys=None if keys is None else keys.reshape(1),
             measure=measure,
         )
-        hidden = bool(only.suppressed[0])
-        total = Cell(
+        hidden = bool(protected.suppressed[0])
+        cells, totals, suppressed = [], {}, int(hidden)
+        grand = Cell(
             labels=("Total",),
             codes=(None,),
-            value=None if hidden else _number(only.values[0]),
-            shown=_shown(None if hidden else only.values[0], measure),
-            primary=bool(only.primary[0]),
+            value=None if hidden else _number(protected.values[0]),
+            shown=_shown(None if hidden else protected.values[0], measure),
+            primary=bool(protected.primary[0]),
         )
-        return _audited(
-            Result(
-                dataset=dataset,
-                version=version,
-                query=query,
-                dimensions=dims,
-                value_name=compiled.value_name,
-                cells=[],
-                totals={},
-                grand_total=total,
-                rules=list(only.rules),
-                decision=decision,
-                actor_label=Actor.of(_actor(user)).label,
-            ),
-            user=user,
-            request=request,
-            purpose=purpose,
-            cells=1,
-            suppressed=int(hidden),
-            method=rule.method,
-        )
-    protected = disclosure.protect(counts, rule, cell_keys=keys, measure=measure)
-    # Each value's label once per axis, not once per cell.
-    labels = [[label_of(dims[i], spec, value) for value in axis] for i, axis in enumerate(axes)]
-    cells = [
-        Cell(
-            labels=tuple(labels[i][j] for i, j in enumerate(index)),
-            codes=tuple(axes[i][j] for i, j in enumerate(index)),
-            value=None if protected.suppressed[index] else _number(protected.values[index]),
-            shown=_shown(None if protected.suppressed[index] else protected.values[index], measure),
-            primary=bool(protected.primary[index]),
-        )
-        for index in itertools.product(*(range(n) for n in shape))
-    ]
-    totals, grand = _totals(protected, dims, axes, spec, measure)
     result = Result(
         dataset=dataset,
         version=version,
@@ -360,39 +344,17 @@ def run_query(
         counts_shape=shape,
         axes=axes,
     )
-    return _audited(
-        result,
-        user=user,
-        request=request,
-        purpose=purpose,
-        cells=len(cells),
-        suppressed=result.suppressed,
-        method=rule.method,
-    )
-
-
-def _audited(
-    result: Result,
-    *,
-    user: Any,
-    request: HttpRequest | None,
-    purpose: str,
-    cells: int,
-    suppressed: int,
-    method: str,
-) -> Result:
-    """``result`` after recording it in the audit log (``query.run``)."""
     record(
         "query.run",
         actor=_actor(user),
-        target=result.dataset,
+        target=dataset,
         payload={
-            "version": result.version.number,
-            "query": result.query.as_json(),
+            "version": version.number,
+            "query": query.as_json(),
             "purpose": purpose,
-            "cells": cells,
+            "cells": len(cells) if dims else 1,
             "suppressed": suppressed,
-            "disclosure": method,
+            "disclosure": rule.method,
         },
         request=request,
     )
