@@ -175,17 +175,49 @@ def compile_aggregate(query: QuerySpec, spec: DatasetSpec, *, cell_key: bool) ->
     )
 
 
-def compile_extract(query: QuerySpec, spec: DatasetSpec, columns: list[str]) -> Compiled:
+def compile_extract(
+    query: QuerySpec, spec: DatasetSpec, columns: list[str], *, part: tuple[str, Any] | None = None
+) -> Compiled:
     """SQL giving the records themselves, only ``columns`` (already limited by the access
-    decision), in the version's (time) order."""
+    decision), in the version's (time) order.
+
+    ``part`` limits them to one side of a value of the coverage field (from
+    :func:`compile_extract_midpoint`): ``("before", value)`` the records before it,
+    ``("from", value)`` the records from it on and those without a time. A version's files
+    are sorted by the coverage field, nulls last, so the two parts, one after the other,
+    are the whole extract in the same order."""
     params = _Params()
     select = ", ".join(quote(name) for name in columns)
     sql = f"SELECT {select} FROM read_parquet($files)"
     where = _conditions(query, spec, params)
+    if part is not None:
+        side, value = part
+        coverage = quote(spec.coverage_field)
+        if side == "before":
+            where.append(f"{coverage} < {params.add(value)}")
+        elif side == "from":
+            where.append(f"({coverage} >= {params.add(value)} OR {coverage} IS NULL)")
+        else:
+            raise ValueError(f"an extract's part is 'before' or 'from' a value, not {side!r}")
     if where:
         sql += " WHERE " + " AND ".join(where)
     # No ORDER BY: a version's files are written in time order and read in that order, so
     # the records stream out in time order without the engine holding them all to sort.
+    return Compiled(sql=sql, params=params.values)
+
+
+def compile_extract_midpoint(query: QuerySpec, spec: DatasetSpec) -> Compiled:
+    """SQL giving (approximately) the median of the coverage field over the records an
+    extract selects, null when none has one: where to split it into two parts of about
+    the same size (see :func:`compile_extract`)."""
+    params = _Params()
+    sql = (
+        f"SELECT approx_quantile({quote(spec.coverage_field)}, 0.5) AS midpoint "
+        "FROM read_parquet($files)"
+    )
+    where = _conditions(query, spec, params)
+    if where:
+        sql += " WHERE " + " AND ".join(where)
     return Compiled(sql=sql, params=params.values)
 
 

@@ -36,12 +36,12 @@ KEPT_PER_THREAD: Final = 4
 # Written straight to the target (not to a temporary file beside it, which the fence
 # would refuse).
 COPY_OPTIONS: Final = f"{CSV_COPY_OPTIONS}, USE_TMP_FILE false"
-# One thread writes a CSV extract. With two, DuckDB keeps the records in the files' order
-# by holding back the batches one thread finishes ahead of the other, and its memory grew
+# One thread writes each COPY. With two, DuckDB keeps the records in the files' order by
+# holding back the batches one thread finishes ahead of the other, and its memory grew
 # with the extract (by 140-220 MB from 250k to 1M records, measured; bounded only by a
 # share of the memory limit); with one, the records are written in order as they are
-# read, in flat memory, at most ~25% slower in our measurements, and the other core is
-# left to hash and copy the file as it is written (exports.write_csv).
+# read, in flat memory. A CSV extract gets its parallelism instead from two COPYs at once,
+# over the two halves of its time range (services.extract, exports.write_csv).
 COPY_THREADS: Final = 1
 
 

@@ -14,7 +14,7 @@ import csv
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import date, datetime, time
 from pathlib import Path
@@ -80,44 +80,49 @@ CHUNK_BYTES = 1 << 20
 
 
 def write_csv(
-    body: Callable[[Path], int], columns: list[str], about: dict[str, Any], out: Any
+    parts: Sequence[Callable[[Path], int]], columns: list[str], about: dict[str, Any], out: Any
 ) -> int:
     """A record-level extract as CSV: the byte-order mark, the about line and the header,
-    then the records, which ``body`` writes (formula-safe CSV text, no header; see
-    ``compiler.csv_select``) to a scratch file, returning how many.
+    then the records. Each of ``parts`` writes its share of them, in order (formula-safe
+    CSV text, no header; see ``compiler.csv_select``), to a scratch file of its own and
+    returns how many; the total is returned.
 
-    ``body`` runs in a thread of its own (DuckDB lets go of the GIL while it writes) and
-    the records are copied to ``out`` a chunk at a time as they arrive, so that whatever
-    ``out`` does with them (hashing them, writing them to another file) overlaps the
-    writing. The scratch file only ever grows (DuckDB's CSV writer appends), and is read
-    to its end once ``body`` has returned. It is removed however this ends."""
-    handle, name = tempfile.mkstemp(
-        dir=settings.SAFESTATS_TMP_DIR, prefix="extract-body-", suffix=".csv"
-    )
-    os.close(handle)
-    scratch = Path(name)
+    The parts run at once, each in a thread of its own (DuckDB lets go of the GIL while it
+    writes), and each scratch file is copied to ``out`` a chunk at a time as it grows, the
+    first part's to its end, then the next, so that whatever ``out`` does with the bytes
+    (hashing them, writing them to another file) overlaps the writing. A scratch file only
+    ever grows (DuckDB's CSV writer appends) and is read to its end once its part has
+    returned. The scratch files are removed however this ends."""
+    scratch: list[Path] = []
     try:
+        for _ in parts:
+            handle, name = tempfile.mkstemp(
+                dir=settings.SAFESTATS_TMP_DIR, prefix="extract-body-", suffix=".csv"
+            )
+            os.close(handle)
+            scratch.append(Path(name))
         for line in _csv_rows(columns, [], about):
             out.write(line.encode("utf-8"))
-        with (
-            ThreadPoolExecutor(1, thread_name_prefix="csv-extract") as pool,
-            scratch.open("rb") as records,
-        ):
-            writing = pool.submit(body, scratch)
-            while True:
-                chunk = records.read(CHUNK_BYTES)
-                if chunk:
-                    out.write(chunk)
-                elif writing.done():
-                    break
-                else:
-                    wait([writing], timeout=0.01)
-            count = writing.result()  # raises what the writing raised
-            for chunk in iter(lambda: records.read(CHUNK_BYTES), b""):
-                out.write(chunk)  # what was written after the last read above
-            return count
+        count = 0
+        with ThreadPoolExecutor(len(parts), thread_name_prefix="csv-extract") as pool:
+            writing = [pool.submit(part, path) for part, path in zip(parts, scratch, strict=True)]
+            for done, path in zip(writing, scratch, strict=True):
+                with path.open("rb") as records:
+                    while True:
+                        chunk = records.read(CHUNK_BYTES)
+                        if chunk:
+                            out.write(chunk)
+                        elif done.done():
+                            break
+                        else:
+                            wait([done], timeout=0.01)
+                    count += done.result()  # raises what the writing raised
+                    for chunk in iter(lambda: records.read(CHUNK_BYTES), b""):
+                        out.write(chunk)  # what was written after the last read above
+        return count
     finally:
-        scratch.unlink(missing_ok=True)
+        for path in scratch:
+            path.unlink(missing_ok=True)
 
 
 def _batch_rows(batches: Iterable[pa.RecordBatch], columns: list[str]) -> Iterator[tuple[Any, ...]]:

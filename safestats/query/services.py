@@ -473,15 +473,29 @@ def extract(
         batches = exports.snapped(batches, location, SNAP_METRES)
     hashing = _Hashing(out)
     if fmt == "csv":
-        # DuckDB writes the CSV text: straight from the files, or, when points are moved
-        # to a grid first (in Python), from the snapped batches.
+        # DuckDB writes the CSV text: from the snapped batches when points are moved to a
+        # grid first (in Python); otherwise straight from the files, in two parts (before
+        # and from the middle of the records' times) written at once, each on one thread.
         select = compiler.csv_select(columns, schema)
-        body: Callable[[Path], int] = (
-            partial(engine.copy_csv, compiled, select, files, memory_mb=memory_mb)
-            if location is None
-            else partial(engine.copy_batches_csv, batches, select, memory_mb=memory_mb)
-        )
-        rows = exports.write_csv(body, columns, about, hashing)
+        parts: list[Callable[[Path], int]] = []
+        if location is not None:
+            parts = [partial(engine.copy_batches_csv, batches, select, memory_mb=memory_mb)]
+        else:
+            midpoint = compiler.compile_extract_midpoint(query, spec)
+            middle = engine.run(midpoint, files, memory_mb=memory_mb).column(0)[0].as_py()
+            pieces = (
+                [compiled]
+                if middle is None
+                else [
+                    compiler.compile_extract(query, spec, columns, part=(side, middle))
+                    for side in ("before", "from")
+                ]
+            )
+            parts = [  # sharing the engine's memory between them
+                partial(engine.copy_csv, piece, select, files, memory_mb=memory_mb // len(pieces))
+                for piece in pieces
+            ]
+        rows = exports.write_csv(parts, columns, about, hashing)
     else:
         rows = exports.write(fmt, batches, columns, about, hashing, spec)
     digest = hashing.sha.hexdigest()
