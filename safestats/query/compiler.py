@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Final
 
+import pyarrow as pa
+
 from safestats.catalogue.spec import DatasetSpec
 from safestats.query.spec import (
     CLOCK_UNITS,
@@ -173,18 +175,94 @@ def compile_aggregate(query: QuerySpec, spec: DatasetSpec, *, cell_key: bool) ->
     )
 
 
-def compile_extract(query: QuerySpec, spec: DatasetSpec, columns: list[str]) -> Compiled:
+def compile_extract(
+    query: QuerySpec, spec: DatasetSpec, columns: list[str], *, part: tuple[str, Any] | None = None
+) -> Compiled:
     """SQL giving the records themselves, only ``columns`` (already limited by the access
-    decision), in the version's (time) order."""
+    decision), in the version's (time) order.
+
+    ``part`` limits them to one side of a value of the coverage field (from
+    :func:`compile_extract_midpoint`): ``("before", value)`` the records before it,
+    ``("from", value)`` the records from it on and those without a time. A version's files
+    are sorted by the coverage field, nulls last, so the two parts, one after the other,
+    are the whole extract in the same order."""
     params = _Params()
     select = ", ".join(quote(name) for name in columns)
     sql = f"SELECT {select} FROM read_parquet($files)"
     where = _conditions(query, spec, params)
+    if part is not None:
+        side, value = part
+        coverage = quote(spec.coverage_field)
+        if side == "before":
+            where.append(f"{coverage} < {params.add(value)}")
+        elif side == "from":
+            where.append(f"({coverage} >= {params.add(value)} OR {coverage} IS NULL)")
+        else:
+            raise ValueError(f"an extract's part is 'before' or 'from' a value, not {side!r}")
     if where:
         sql += " WHERE " + " AND ".join(where)
     # No ORDER BY: a version's files are written in time order and read in that order, so
     # the records stream out in time order without the engine holding them all to sort.
     return Compiled(sql=sql, params=params.values)
+
+
+def compile_extract_midpoint(query: QuerySpec, spec: DatasetSpec) -> Compiled:
+    """SQL giving (approximately) the median of the coverage field over the records an
+    extract selects, null when none has one: where to split it into two parts of about
+    the same size (see :func:`compile_extract`)."""
+    params = _Params()
+    sql = (
+        f"SELECT approx_quantile({quote(spec.coverage_field)}, 0.5) AS midpoint "
+        "FROM read_parquet($files)"
+    )
+    where = _conditions(query, spec, params)
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return Compiled(sql=sql, params=params.values)
+
+
+# Text a spreadsheet would run as a formula starts with one of these characters (their
+# Unicode code points): a tab, a carriage return, + - = or @.
+FORMULA_STARTS: Final = (9, 13, 43, 45, 61, 64)
+NUMBERS_DATES_AND_TIMES: Final = (
+    pa.types.is_integer,
+    pa.types.is_floating,
+    pa.types.is_decimal,
+    pa.types.is_date,
+    pa.types.is_time,
+    pa.types.is_timestamp,  # written by COPY as CSV_COPY_OPTIONS says
+)
+TEXT: Final = (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view)
+# DuckDB's CSV writer's options for a record-level extract's records: no header (it is
+# written with the about line), and timestamps to the second, as the data holds them.
+CSV_COPY_OPTIONS: Final = "FORMAT csv, HEADER false, TIMESTAMPFORMAT '%Y-%m-%d %H:%M:%S'"
+
+
+def csv_select(columns: list[str], schema: pa.Schema) -> str:
+    """A SELECT list giving each of ``columns`` (of the types ``schema`` says) as a CSV
+    extract writes it, with :data:`CSV_COPY_OPTIONS`: numbers, dates and times as they are
+    (a negative number stays a number), timestamps as ``YYYY-MM-DD HH:MM:SS``, booleans as
+    True or False, and text a spreadsheet would run as a formula prefixed with an
+    apostrophe. Nulls stay null (an empty field). The names are the extract's columns,
+    chosen from the dataset's spec; the SQL depends only on them and their types."""
+    starts = ", ".join(str(code) for code in FORMULA_STARTS)
+    select = []
+    for name in columns:
+        kind = schema.field(name).type
+        column = quote(name)
+        if any(test(kind) for test in NUMBERS_DATES_AND_TIMES):
+            text = column
+        elif pa.types.is_boolean(kind):
+            text = f"CASE WHEN {column} THEN 'True' WHEN NOT {column} THEN 'False' END"
+        else:
+            if not any(test(kind) for test in TEXT):
+                column = f"CAST({column} AS VARCHAR)"  # anything else, as text
+            # unicode(): the code point of the first character (-1 for '', null for null)
+            text = (
+                f"CASE WHEN unicode({column}) IN ({starts}) THEN '''' || {column} ELSE {column} END"
+            )
+        select.append(f"{text} AS {quote(name)}")
+    return ", ".join(select)
 
 
 def period_values(unit: str, first: date, last: date) -> list[str]:

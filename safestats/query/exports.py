@@ -3,8 +3,9 @@ mark for Excel, safe against formula injection), XLSX (constant memory), JSON an
 
 Every file names what it holds: CSV starts with a line saying the dataset, its version,
 the query and the disclosure rules; XLSX has an "About" sheet; JSON and GeoJSON carry an
-``about`` member. Record-level extracts are written batch by batch, so their size does not
-change the memory they need.
+``about`` member. Record-level extracts are written batch by batch (CSV by DuckDB's own
+writer, to a scratch file copied out a chunk at a time), so their size does not change the
+memory they need.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ import csv
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import date, datetime, time
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 from django.conf import settings
 
 from safestats.audit.selectors import safe_cell
@@ -75,41 +76,53 @@ def _csv_rows(
         yield writer.writerow([safe_cell(_text(value)) for value in row])
 
 
-FORMULA_START = r"^[=+\-@\t\r]"
+CHUNK_BYTES = 1 << 20
 
 
-def _csv_text(column: pa.Array) -> pa.Array:
-    """A column as CSV text, computed for the whole batch: timestamps and dates in ISO
-    form, and text a spreadsheet would run as a formula prefixed with an apostrophe
-    (numbers, such as a negative longitude, are left as they are)."""
-    kind = column.type
-    if pa.types.is_timestamp(kind):
-        whole = pc.cast(column, pa.timestamp("s"), safe=False)  # stored to the second
-        return pc.strftime(whole, format="%Y-%m-%d %H:%M:%S")
-    if pa.types.is_boolean(kind):
-        return pc.if_else(column, "True", "False")
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        risky = pc.fill_null(pc.match_substring_regex(column, FORMULA_START), False)
-        return pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
-    return pc.cast(column, pa.string())
-
-
-def _csv_batches(
-    batches: Iterable[pa.RecordBatch], columns: list[str], about: dict[str, Any], out: Any
+def write_csv(
+    parts: Sequence[Callable[[Path], int]], columns: list[str], about: dict[str, Any], out: Any
 ) -> int:
-    """A record-level extract as CSV, a batch at a time with Arrow's CSV writer."""
-    for line in _csv_rows(columns, [], about):
-        out.write(line.encode("utf-8"))
-    count = 0
-    options = pa_csv.WriteOptions(include_header=False)
-    for batch in batches:
-        texts = [_csv_text(batch.column(name)) for name in columns]
-        table = pa.Table.from_arrays(texts, names=[f"c{i}" for i in range(len(columns))])
-        sink = pa.BufferOutputStream()
-        pa_csv.write_csv(table, sink, write_options=options)
-        out.write(sink.getvalue().to_pybytes())
-        count += batch.num_rows
-    return count
+    """A record-level extract as CSV: the byte-order mark, the about line and the header,
+    then the records. Each of ``parts`` writes its share of them, in order (formula-safe
+    CSV text, no header; see ``compiler.csv_select``), to a scratch file of its own and
+    returns how many; the total is returned.
+
+    The parts run at once, each in a thread of its own (DuckDB lets go of the GIL while it
+    writes), and each scratch file is copied to ``out`` a chunk at a time as it grows, the
+    first part's to its end, then the next, so that whatever ``out`` does with the bytes
+    (hashing them, writing them to another file) overlaps the writing. A scratch file only
+    ever grows (DuckDB's CSV writer appends) and is read to its end once its part has
+    returned. The scratch files are removed however this ends."""
+    scratch: list[Path] = []
+    try:
+        for _ in parts:
+            handle, name = tempfile.mkstemp(
+                dir=settings.SAFESTATS_TMP_DIR, prefix="extract-body-", suffix=".csv"
+            )
+            os.close(handle)
+            scratch.append(Path(name))
+        for line in _csv_rows(columns, [], about):
+            out.write(line.encode("utf-8"))
+        count = 0
+        with ThreadPoolExecutor(len(parts), thread_name_prefix="csv-extract") as pool:
+            writing = [pool.submit(part, path) for part, path in zip(parts, scratch, strict=True)]
+            for done, path in zip(writing, scratch, strict=True):
+                with path.open("rb") as records:
+                    while True:
+                        chunk = records.read(CHUNK_BYTES)
+                        if chunk:
+                            out.write(chunk)
+                        elif done.done():
+                            break
+                        else:
+                            wait([done], timeout=0.01)
+                    count += done.result()  # raises what the writing raised
+                    for chunk in iter(lambda: records.read(CHUNK_BYTES), b""):
+                        out.write(chunk)  # what was written after the last read above
+        return count
+    finally:
+        for path in scratch:
+            path.unlink(missing_ok=True)
 
 
 def _batch_rows(batches: Iterable[pa.RecordBatch], columns: list[str]) -> Iterator[tuple[Any, ...]]:
@@ -137,9 +150,8 @@ def write(
     out: Any,
     spec: DatasetSpec,
 ) -> int:
-    """Write a record-level extract; returns the number of records written."""
-    if fmt == "csv":
-        return _csv_batches(batches, columns, about, out)
+    """Write a record-level extract as XLSX, JSON or GeoJSON; returns the number of
+    records written. (CSV is :func:`write_csv`: DuckDB writes the records.)"""
     rows = _Counter(_batch_rows(batches, columns))
     if fmt == "json":
         _json(rows, columns, about, out)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -492,7 +493,8 @@ def extract(
     files = _files(version)
     import pyarrow.parquet as pq
 
-    available = pq.ParquetFile(files[0]).schema_arrow.names if files else []
+    schema = pq.ParquetFile(files[0]).schema_arrow if files else pa.schema([])
+    available = schema.names
     columns = extract_columns(spec, limits, available)
     compiled = compiler.compile_extract(query, spec, columns)
     rules = [_record_words(limits)]
@@ -504,14 +506,38 @@ def extract(
         "disclosure_control": rules,
         "columns": columns,
     }
-    snap = limits.precision == SNAPPED_POINT and spec.location is not None
-    batches: Iterator[pa.RecordBatch] = engine.stream(
-        compiled, files, memory_mb=settings.SAFESTATS_ENGINE_MEMORY_MB
-    )
-    if snap and spec.location is not None:
-        batches = exports.snapped(batches, spec.location, SNAP_METRES)
+    memory_mb = settings.SAFESTATS_ENGINE_MEMORY_MB
+    location = spec.location if limits.precision == SNAPPED_POINT else None
+    batches: Iterator[pa.RecordBatch] = engine.stream(compiled, files, memory_mb=memory_mb)
+    if location is not None:
+        batches = exports.snapped(batches, location, SNAP_METRES)
     hashing = _Hashing(out)
-    rows = exports.write(fmt, batches, columns, about, hashing, spec)
+    if fmt == "csv":
+        # DuckDB writes the CSV text: from the snapped batches when points are moved to a
+        # grid first (in Python); otherwise straight from the files, in two parts (before
+        # and from the middle of the records' times) written at once, each on one thread.
+        select = compiler.csv_select(columns, schema)
+        parts: list[Callable[[Path], int]] = []
+        if location is not None:
+            parts = [partial(engine.copy_batches_csv, batches, select, memory_mb=memory_mb)]
+        else:
+            midpoint = compiler.compile_extract_midpoint(query, spec)
+            middle = engine.run(midpoint, files, memory_mb=memory_mb).column(0)[0].as_py()
+            pieces = (
+                [compiled]
+                if middle is None
+                else [
+                    compiler.compile_extract(query, spec, columns, part=(side, middle))
+                    for side in ("before", "from")
+                ]
+            )
+            parts = [  # sharing the engine's memory between them
+                partial(engine.copy_csv, piece, select, files, memory_mb=memory_mb // len(pieces))
+                for piece in pieces
+            ]
+        rows = exports.write_csv(parts, columns, about, hashing)
+    else:
+        rows = exports.write(fmt, batches, columns, about, hashing, spec)
     digest = hashing.sha.hexdigest()
     record(
         "query.extracted",

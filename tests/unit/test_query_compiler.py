@@ -177,3 +177,42 @@ def test_weekday_by_hour_is_two_dimensions_from_the_time_of_day(tmp_path: Path) 
         "Street-level crime and anti-social behaviour (data.police.uk) does not record the "
         "time of day or day of the week."
     ]
+
+
+def test_an_extract_split_at_its_midpoint_is_the_whole_extract_in_the_same_order(
+    tmp_path: Path,
+) -> None:
+    # As a version holds them: sorted by the coverage field, nulls last; ties at the middle.
+    months = [date(2024, 1, 1)] * 3 + [date(2024, 2, 1)] * 4 + [date(2024, 3, 1)] * 2
+    path = tmp_path / "part-0.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "month": pa.array([*months, None, None], pa.date32()),
+                "crime_type": [f"r{n}" for n in range(11)],
+            }
+        ),
+        path,
+    )
+    wanted = [Filter(field="crime_type", values=[f"r{n}" for n in range(1, 11)])]
+    query = QuerySpec(dataset="police-uk-street", filters=wanted)
+    columns = ["crime_type", "month"]
+    whole = engine.run(compiler.compile_extract(query, STREET, columns), [path]).to_pylist()
+    middle = engine.run(compiler.compile_extract_midpoint(query, STREET), [path]).to_pylist()
+    assert middle == [{"midpoint": date(2024, 2, 1)}]
+    parts = [
+        engine.run(
+            compiler.compile_extract(query, STREET, columns, part=(side, date(2024, 2, 1))),
+            [path],
+        ).to_pylist()
+        for side in ("before", "from")
+    ]
+    assert len(parts[0]) == 2 and len(parts[1]) == 8
+    assert parts[0] + parts[1] == whole
+    assert [row["crime_type"] for row in whole] == [f"r{n}" for n in range(1, 11)]
+    # Only records without a month: no midpoint, and the extract is not split.
+    undated = [Filter(field="crime_type", values=["r9", "r10"])]
+    nothing = compiler.compile_extract_midpoint(
+        QuerySpec(dataset="police-uk-street", filters=undated), STREET
+    )
+    assert engine.run(nothing, [path]).to_pylist() == [{"midpoint": None}]
