@@ -199,14 +199,19 @@ def count(request: HttpRequest, dataset_id: str) -> HttpResponse:
     """The builder's live count (htmx asks for it as the form changes): how many records
     the form's filters select, answered by the query service as a query of one cell, so the
     policy, the agreement's limits and the disclosure control apply and it is audited.
-    Asked for without htmx, it is the builder itself."""
+    Asked for without htmx, it sends the browser to the builder (or refuses, as the
+    builder would)."""
     dataset = _dataset(dataset_id)
-    if request.headers.get("HX-Request") != "true":
+    aggregate, records = _decisions(request, dataset)
+    htmx = request.headers.get("HX-Request") == "true"
+    if not htmx:
+        if not aggregate.allowed:
+            return _refused(request, dataset, aggregate.reason)
         target = reverse("query:builder", args=[dataset.pk])
         return redirect(f"{target}?{request.GET.urlencode()}" if request.GET else target)
-    aggregate, records = _decisions(request, dataset)
     context: dict[str, Any] = {}
     if not aggregate.allowed:
+        # htmx swaps only successful answers: the refusal is a fragment that says so.
         context["problem"] = aggregate.reason
     else:
         form = _form(request, dataset, aggregate, records, counts=False)

@@ -488,4 +488,6 @@ def test_the_live_count_refuses_in_the_policys_words(loaded: Path) -> None:
         "No count yet: Hackney CSP has no data sharing agreement in force that covers the "
         "las-violence-dispatches dataset." in text(response)
     )
+    plain = client.get(f"/query/{LAS_ID}/count?run=1")
+    assert plain.status_code == 403
     assert not AuditEvent.objects.filter(event="query.run").exists()

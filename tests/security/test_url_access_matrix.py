@@ -92,6 +92,7 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     # role (403, with its reason); the saved query is the analyst's own and private.
     "query:index": ("/query", SIGNED_IN_ONLY),
     "query:builder": ("/query/{dataset}", only(others=403)),
+    "query:count": ("/query/{dataset}/count?run=1", only(others=403)),
     "query:download": ("/query/{dataset}/download.csv?run=1", only(others=403)),
     "query:extract": ("/query/{dataset}/extract.csv?run=1", only(others=403)),
     "query:save": ("/query/{dataset}/save?run=1", only(others=403)),
