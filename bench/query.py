@@ -346,14 +346,6 @@ def chunk(
     )
 
 
-def _sha256(path: Path) -> str:
-    sha = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()
-
-
 def publish(rows: int, seed: int) -> dict[str, Any]:
     """Write ``rows`` synthetic records as a version of the dataset and publish it."""
     from django.conf import settings
@@ -361,7 +353,7 @@ def publish(rows: int, seed: int) -> dict[str, Any]:
     from safestats.audit.services import Actor
     from safestats.catalogue.models import Dataset
     from safestats.catalogue.services import add_draft_version, publish_version
-    from safestats.ingest import processing
+    from safestats.ingest import processing, publishing
 
     dataset = Dataset.objects.get(pk=DATASET)
     spec = dataset.parsed_spec()
@@ -390,25 +382,16 @@ def publish(rows: int, seed: int) -> dict[str, Any]:
     written = time.perf_counter() - started
     first = FIRST_DAY + timedelta(days=int(days[0]))
     last = FIRST_DAY + timedelta(days=int(days[-1]))
-    manifest = {
-        "dataset": DATASET,
-        "spec_version": dataset.spec_version,
-        "job": 1,
-        "rows": rows,
-        "coverage_from": first.replace(day=1).isoformat(),
-        "coverage_to": last.replace(day=1).isoformat(),
-        "columns": [{"name": c.name, "type": str(c.type)} for c in schema],
-        "files": [
-            {
-                "name": path.name,
-                "sha256": _sha256(path),
-                "rows": pq.ParquetFile(path).metadata.num_rows,
-                "bytes": path.stat().st_size,
-            }
-            for path in files
-        ],
-    }
-    text = json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8")
+    text = publishing.manifest_text(
+        dataset=DATASET,
+        spec_version=dataset.spec_version,
+        job=1,
+        rows=rows,
+        coverage_from=first.replace(day=1),
+        coverage_to=last.replace(day=1),
+        schema=schema,
+        files=files,
+    )
     (folder / "manifest.json").write_bytes(text)
     for path in [*files, folder / "manifest.json"]:
         path.chmod(0o444)

@@ -107,6 +107,39 @@ def _sha256(path: Path) -> str:
     return sha.hexdigest()
 
 
+def manifest_text(
+    *,
+    dataset: str,
+    spec_version: int,
+    job: int,
+    rows: int,
+    coverage_from: date | None,
+    coverage_to: date | None,
+    schema: pa.Schema,
+    files: list[Path],
+) -> bytes:
+    """A version's manifest.json: what it holds, and each file's rows, size and SHA-256."""
+    manifest = {
+        "dataset": dataset,
+        "spec_version": spec_version,
+        "job": job,
+        "rows": rows,
+        "coverage_from": coverage_from.isoformat() if coverage_from else None,
+        "coverage_to": coverage_to.isoformat() if coverage_to else None,
+        "columns": [{"name": c.name, "type": str(c.type)} for c in schema],
+        "files": [
+            {
+                "name": path.name,
+                "sha256": _sha256(path),
+                "rows": pq.ParquetFile(path).metadata.num_rows,
+                "bytes": path.stat().st_size,
+            }
+            for path in files
+        ],
+    }
+    return json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8")
+
+
 def build_version(
     *,
     spec: DatasetSpec,
@@ -233,25 +266,16 @@ def build_version(
     if summary is None:
         raise RuntimeError("the engine returned no summary of the new version")
     rows, first, last = int(summary[0]), summary[1], summary[2]
-    manifest = {
-        "dataset": spec.id,
-        "spec_version": spec_version,
-        "job": job,
-        "rows": rows,
-        "coverage_from": first.date().isoformat() if first else None,
-        "coverage_to": last.date().isoformat() if last else None,
-        "columns": [{"name": c.name, "type": str(c.type)} for c in schema],
-        "files": [
-            {
-                "name": path.name,
-                "sha256": _sha256(path),
-                "rows": pq.ParquetFile(path).metadata.num_rows,
-                "bytes": path.stat().st_size,
-            }
-            for path in files
-        ],
-    }
-    text = json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8")
+    text = manifest_text(
+        dataset=spec.id,
+        spec_version=spec_version,
+        job=job,
+        rows=rows,
+        coverage_from=first.date() if first else None,
+        coverage_to=last.date() if last else None,
+        schema=schema,
+        files=files,
+    )
     (building / MANIFEST).write_bytes(text)
     for path in [*files, building / MANIFEST]:
         with path.open("rb") as handle:
